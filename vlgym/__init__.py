@@ -1,0 +1,16 @@
+"""vlgym: vision-language agent environments behind one gymnasium interface.
+
+>>> import gymnasium as gym
+>>> import vlgym
+>>> env = gym.make("vlgym/GymCards-Points24-v0")
+>>> obs, info = env.reset(seed=0)
+>>> obs, reward, terminated, truncated, info = env.step('{"thoughts": "...", "action": "3"}')
+"""
+
+from vlgym.core.parsing import ParseResult, parse_action
+from vlgym.core.registration import list_envs, register_all
+
+__version__ = "0.1.0"
+__all__ = ["ParseResult", "__version__", "list_envs", "parse_action"]
+
+register_all()
