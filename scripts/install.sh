@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Install vlgym into a project-local virtual environment (.venv), with the given extras.
+#   bash scripts/install.sh            # the environments only (no torch)
+#   bash scripts/install.sh dev        # + test tools (pytest, hypothesis, ruff, Stable-Baselines3)
+# Debian packages that a simulator family needs are installed with apt-get when missing (needs root).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+extras="${1:-}"
+
+# Debian packages per family (none needed for Gym-Cards).
+apt_packages=()
+missing=()
+for pkg in "${apt_packages[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing Debian packages: ${missing[*]}"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+fi
+
+python=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$python" -m venv .venv
+target="."
+[ -n "$extras" ] && target=".[$extras]"
+# One constraints file pins what must be pinned (torch/torchvision pair, gymnasium).
+log=.venv/pip-install.log
+if ! .venv/bin/python -m pip install -c constraints.txt -e "$target" >"$log" 2>&1; then
+  grep -v "^WARNING: Location" "$log" | tail -40
+  echo "pip install failed (full log: $log)" >&2
+  exit 1
+fi
+.venv/bin/python -c "import vlgym; print('vlgym', vlgym.__version__, 'installed with', len(vlgym.list_envs()), 'env ids')"

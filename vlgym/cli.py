@@ -1,0 +1,197 @@
+"""The ``vlgym`` command: list, play, doctor, bench, eval."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import gymnasium as gym
+import numpy as np
+import typer
+from PIL import Image, ImageDraw
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import Progress
+from rich.table import Table
+
+import vlgym
+from vlgym.core import drawing
+
+app = typer.Typer(help="vlgym: vision-language agent environments.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+# Tables stay readable when the output is a file or a CI log (rich falls back to 80 columns there).
+console = Console(width=None if sys.stdout.isatty() else 160)
+
+EnvOption = Annotated[list[str] | None, typer.Option("--env", "-e", help="Env id (repeatable); default: all.")]
+KwargOption = Annotated[list[str] | None, typer.Option("--kwarg", "-k", help="gym.make keyword, KEY=JSON_VALUE.")]
+
+
+def _kwargs(pairs: list[str] | None) -> dict:
+    """``KEY=VALUE`` pairs; VALUE is read as JSON when it parses (numbers, true, lists), else as a string."""
+    result = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"expected KEY=VALUE, got {pair!r}")
+        try:
+            result[key] = json.loads(value)
+        except json.JSONDecodeError:
+            result[key] = value
+    return result
+
+
+def _env_ids(envs: list[str] | None, family: str | None = None) -> list[str]:
+    known = vlgym.list_envs(family)
+    if not envs:
+        return list(known)
+    unknown = [e for e in envs if e not in vlgym.list_envs()]
+    if unknown:
+        raise typer.BadParameter(f"unknown env id(s): {', '.join(unknown)}; see `vlgym list`")
+    return envs
+
+
+@app.command("list")
+def list_command(family: Annotated[str | None, typer.Option(help="Only this family (e.g. cards).")] = None):
+    """List every env id with a one-line description."""
+    table = Table("id", "description")
+    for env_id, description in vlgym.list_envs(family).items():
+        table.add_row(env_id, description)
+    console.print(table)
+
+
+@app.command()
+def play(
+    env_id: Annotated[str, typer.Argument(help="Env id, e.g. vlgym/GymCards-NumberLine-v0.")],
+    seed: Annotated[int, typer.Option(help="Episode seed.")] = 0,
+    frame: Annotated[Path, typer.Option(help="Where the current image is written (PNG).")] = Path("vlgym_frame.png"),
+    kwarg: KwargOption = None,
+):
+    """Play an env in the terminal: the image goes to a PNG, you type actions.
+
+    Type an action (or a whole model-style answer), 'hint' for the expert's move, 'quit' to stop.
+    """
+    env = gym.make(_env_ids([env_id])[0], **_kwargs(kwarg))
+    obs, info = env.reset(seed=seed)
+    total, done = 0.0, False
+    while True:
+        Image.fromarray(obs["image"]).save(frame)
+        console.print(f"\n[bold]Task:[/] {info['instruction']}")
+        console.print(f"[bold]Image:[/] {frame.resolve()}")
+        if obs["text"]:
+            console.print(f"[bold]State:[/] {obs['text']}")
+        if info["feedback"]:
+            console.print(f"[bold]Feedback:[/] {info['feedback']}")
+        if done:
+            console.print(f"Episode over: return {total:g}, success {info['success']}, score {info['score']:g}")
+            break
+        console.print(f"[bold]Actions:[/] {', '.join(info['available_actions'])}")
+        line = sys.stdin.readline()
+        if not line or line.strip().lower() in ("quit", "exit"):
+            break
+        if line.strip().lower() == "hint":
+            console.print(f"Expert suggests: {env.unwrapped.expert_action()!r}")
+            continue
+        obs, reward, terminated, truncated, info = env.step(line.rstrip("\n"))
+        total += reward
+        done = terminated or truncated
+        console.print(f"reward {reward:g}" + ("" if info["action_valid"] else f" (invalid: {info['parse_reason']})"))
+    env.close()
+
+
+@app.command()
+def doctor(out_dir: Annotated[Path, typer.Option(help="Where one frame per family is written.")] = Path("doctor")):
+    """Check which simulator families and rendering backends work on this machine."""
+    from vlgym.doctor import run_checks
+
+    table = Table("family", "status", "detail", "frame")
+    checks = run_checks(out_dir)
+    for check in checks:
+        status = "[green]ok[/]" if check.ok else "[red]missing[/]"
+        table.add_row(check.family, status, escape(check.detail), escape(check.frame or ""))
+    console.print(table)
+
+
+@app.command()
+def bench(
+    env: EnvOption = None,
+    seconds: Annotated[float, typer.Option(help="Seconds of stepping per env.")] = 3.0,
+    family: Annotated[str | None, typer.Option(help="All ids of this family.")] = None,
+    kwarg: KwargOption = None,
+    output: Annotated[Path | None, typer.Option(help="Write the results as JSON.")] = None,
+):
+    """Steps per second (random valid actions, resets included) and reset time per env."""
+    from vlgym.bench import bench_env
+
+    table = Table("id", "image", "steps/s", "reset (ms)")
+    results = []
+    for env_id in _env_ids(env, family):
+        result = bench_env(env_id, seconds=seconds, env_kwargs=_kwargs(kwarg))
+        results.append(result.to_dict())
+        table.add_row(env_id, "x".join(map(str, result.image_shape[:2])), f"{result.steps_per_s:,.0f}",
+                      f"{result.reset_ms:.2f}")
+    console.print(table)
+    if output:
+        output.write_text(json.dumps(results, indent=2))
+
+
+@app.command("eval")
+def eval_command(
+    env: EnvOption = None,
+    agent: Annotated[list[str] | None, typer.Option("--agent", "-a", help="expert or random (repeatable).")] = None,
+    episodes: Annotated[int, typer.Option(help="Episodes per (agent, env).")] = 100,
+    seed: Annotated[int, typer.Option(help="First episode seed; episodes use seed, seed+1, ...")] = 0,
+    family: Annotated[str | None, typer.Option(help="All ids of this family.")] = None,
+    kwarg: KwargOption = None,
+    output: Annotated[Path | None, typer.Option(help="Write per-episode and aggregate results as JSON.")] = None,
+    contact_sheet: Annotated[Path | None, typer.Option(help="Write a PNG of each env's first frame.")] = None,
+):
+    """Success rate (95% Wilson interval) and mean score (95% bootstrap interval) of agents on envs."""
+    from vlgym.eval import evaluate
+
+    env_ids, agents = _env_ids(env, family), agent or ["expert", "random"]
+    env_kwargs = _kwargs(kwarg)
+    results = []
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("evaluating", total=len(env_ids) * len(agents) * episodes)
+        for env_id in env_ids:
+            for name in agents:
+                results.append(evaluate(env_id, name, episodes=episodes, seed=seed, env_kwargs=env_kwargs,
+                                        progress=lambda n: progress.advance(task, n)))
+    table = Table("env", "agent", "episodes", "success", "95% CI", "score", "return", "length", "invalid")
+    for result in results:
+        s = result.summary()
+        table.add_row(result.env_id.removeprefix("vlgym/"), result.agent, str(s["episodes"]),
+                      f"{s['success_rate']:.3f}", f"[{s['success_ci95'][0]:.3f}, {s['success_ci95'][1]:.3f}]", f"{s['mean_score']:.3f}",
+                      f"{s['mean_return']:.2f}", f"{s['mean_length']:.1f}", f"{s['invalid_action_rate']:.3f}")
+    console.print(table)
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps([r.to_dict() for r in results], indent=2))
+        console.print(f"results: {output}")
+    if contact_sheet:
+        write_contact_sheet(env_ids, contact_sheet, seed=seed, env_kwargs=env_kwargs)
+        console.print(f"contact sheet: {contact_sheet}")
+
+
+def write_contact_sheet(env_ids: list[str], path: Path, *, seed: int = 0, env_kwargs: dict | None = None,
+                        tile: int = 256) -> None:
+    """One labelled tile per env: its first frame for ``seed``."""
+    label_height = 24
+    sheet = Image.new("RGB", (tile * len(env_ids), tile + label_height), "white")
+    draw = ImageDraw.Draw(sheet)
+    for i, env_id in enumerate(env_ids):
+        env = gym.make(env_id, **(env_kwargs or {}))
+        obs, _ = env.reset(seed=seed)
+        env.close()
+        image = Image.fromarray(np.asarray(obs["image"]))
+        image.thumbnail((tile, tile))
+        sheet.paste(image, (i * tile + (tile - image.width) // 2, label_height + (tile - image.height) // 2))
+        drawing.text(draw, (i * tile + tile // 2, 4), env_id.removeprefix("vlgym/"), 14, "black", anchor="ma")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(path)
+
+
+if __name__ == "__main__":
+    app()

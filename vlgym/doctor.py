@@ -1,0 +1,79 @@
+"""What this machine can run: one check per simulator family and rendering backend."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import gymnasium as gym
+from PIL import Image
+
+
+@dataclass
+class Check:
+    family: str
+    ok: bool
+    detail: str
+    frame: str | None = None
+
+
+def _missing(*modules: str) -> list[str]:
+    return [m for m in modules if importlib.util.find_spec(m) is None]
+
+
+def _frame_check(family: str, env_id: str, out_dir: Path | None, **kwargs) -> Check:
+    """Make ``env_id``, reset it, and save its first frame."""
+    try:
+        env = gym.make(env_id, **kwargs)
+        try:
+            obs, _ = env.reset(seed=0)
+        finally:
+            env.close()
+    except Exception as error:  # doctor reports every failure instead of stopping at the first
+        return Check(family, False, f"{env_id} failed: {type(error).__name__}: {error}")
+    frame = None
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        frame = str(out_dir / f"{family}.png")
+        Image.fromarray(obs["image"]).save(frame)
+    return Check(family, True, f"{env_id} renders {obs['image'].shape[1]}x{obs['image'].shape[0]}", frame)
+
+
+def check_cards(out_dir: Path | None) -> Check:
+    return _frame_check("gym-cards", "vlgym/GymCards-Points24-v0", out_dir)
+
+
+def check_miniworld(out_dir: Path | None) -> Check:
+    missing = _missing("miniworld", "pyglet")
+    if missing:
+        return Check("miniworld", False, f"not installed ({', '.join(missing)}): pip install 'vlgym[miniworld]'")
+    return Check("miniworld", True, "miniworld is installed; its vlgym adapter is not part of this release yet")
+
+
+def check_alfworld(out_dir: Path | None) -> Check:
+    missing = _missing("alfworld", "textworld")
+    if missing:
+        return Check("alfworld", False, f"not installed ({', '.join(missing)}): pip install 'vlgym[alfworld]'")
+    return Check("alfworld", True, "alfworld is installed; its vlgym adapter is not part of this release yet")
+
+
+def check_webshop(out_dir: Path | None) -> Check:
+    missing = _missing("selenium", "bm25s")
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver")
+    problems = [f"python packages missing: {', '.join(missing)} (pip install 'vlgym[webshop]')"] if missing else []
+    if not browser or not driver:
+        problems.append("chromium/chromedriver not found (Debian: apt-get install chromium chromium-driver)")
+    if problems:
+        return Check("webshop", False, "; ".join(problems))
+    return Check("webshop", True, f"selenium + {browser} + {driver}")
+
+
+CHECKS: list[Callable[[Path | None], Check]] = [check_cards, check_miniworld, check_alfworld, check_webshop]
+
+
+def run_checks(out_dir: Path | None = None) -> list[Check]:
+    return [check(out_dir) for check in CHECKS]
