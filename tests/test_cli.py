@@ -17,8 +17,8 @@ def test_list_shows_every_id():
 
 def test_eval_writes_results_and_contact_sheet(tmp_path):
     out, sheet = tmp_path / "results.json", tmp_path / "sheet.png"
-    result = runner.invoke(app, ["eval", "--env", "vlgym/GymCards-NumberLine-v0", "--env", "vlgym/GymCards-Blackjack-v0",
-                                 "--agent", "expert", "--episodes", "20", "--output", str(out),
+    ids = ["--env", "vlgym/GymCards-NumberLine-v0", "--env", "vlgym/GymCards-Blackjack-v0"]
+    result = runner.invoke(app, ["eval", *ids, "--agent", "expert", "--episodes", "20", "--output", str(out),
                                  "--contact-sheet", str(sheet)])
     assert result.exit_code == 0, result.output
     data = json.loads(out.read_text())
@@ -58,13 +58,13 @@ def test_play_a_whole_episode_from_stdin(tmp_path):
     import vlgym  # noqa: F401
 
     env = gym.make("vlgym/GymCards-NumberLine-v0")
-    _, info = env.reset(seed=0)
+    _, _info = env.reset(seed=0)
     moves = []
     done = False
     while not done:
         move = env.unwrapped.expert_action()
         moves.append(move)
-        *_, terminated, truncated, info = env.step(move)
+        *_, terminated, truncated, _ = env.step(move)
         done = terminated or truncated
     typed = "hint\nnot a move\n" + "".join(f'{{"action": "{m}"}}\n' for m in moves)
     result = runner.invoke(app, ["play", "vlgym/GymCards-NumberLine-v0", "--seed", "0", "--frame", str(frame)],

@@ -162,8 +162,9 @@ def eval_command(
     table = Table("env", "agent", "episodes", "success", "95% CI", "score", "return", "length", "invalid")
     for result in results:
         s = result.summary()
+        low, high = s["success_ci95"]
         table.add_row(result.env_id.removeprefix("vlgym/"), result.agent, str(s["episodes"]),
-                      f"{s['success_rate']:.3f}", f"[{s['success_ci95'][0]:.3f}, {s['success_ci95'][1]:.3f}]", f"{s['mean_score']:.3f}",
+                      f"{s['success_rate']:.3f}", f"[{low:.3f}, {high:.3f}]", f"{s['mean_score']:.3f}",
                       f"{s['mean_return']:.2f}", f"{s['mean_length']:.1f}", f"{s['invalid_action_rate']:.3f}")
     console.print(table)
     if output:

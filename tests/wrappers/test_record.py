@@ -1,3 +1,4 @@
+import itertools
 import json
 
 import gymnasium as gym
@@ -10,12 +11,12 @@ from vlgym.wrappers import RecordEpisode
 def test_record_episode_writes_frames_steps_and_gif(tmp_path):
     env = RecordEpisode(gym.make("vlgym/GymCards-EZPoints-v0"), tmp_path)
     for seed in (0, 1):
-        obs, info = env.reset(seed=seed)
+        _obs, _info = env.reset(seed=seed)
         done, actions = False, []
         while not done:
             action = env.unwrapped.expert_action()
             actions.append(action)
-            obs, reward, terminated, truncated, info = env.step(action)
+            _, _, terminated, truncated, _ = env.step(action)
             done = terminated or truncated
     env.close()
     episodes = sorted(tmp_path.glob("episode_*"))
@@ -31,7 +32,7 @@ def test_record_episode_writes_frames_steps_and_gif(tmp_path):
     assert len(list((episodes[1] / "frames").glob("*.png"))) == len(steps) + 1
     # The GIF holds every frame (Pillow merges consecutive identical ones, such as the frame after "=").
     frames = [Image.open(p).tobytes() for p in sorted((episodes[1] / "frames").glob("*.png"))]
-    distinct = 1 + sum(a != b for a, b in zip(frames, frames[1:]))
+    distinct = 1 + sum(a != b for a, b in itertools.pairwise(frames))
     assert Image.open(episodes[1] / "episode.gif").n_frames == distinct
 
 

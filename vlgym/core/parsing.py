@@ -41,7 +41,7 @@ MatchingMode = Literal["exact", "contains", "fuzzy"]
 MATCHING_MODES: tuple[str, ...] = ("exact", "contains", "fuzzy")
 
 _FENCE = re.compile(r"```[a-zA-Z0-9_-]*\s*\n?(.*?)```", re.DOTALL)
-_ACTION_FIELD = re.compile(r"""["']?action["']?\s*[:=]\s*(?:"([^"\n]*)"|'([^'\n]*)'|([^,}\n]+))""", re.I)
+_ACTION_FIELD = re.compile(r"""(?<!\w)["']?action["']?\s*[:=]\s*(?:"([^"\n]*)"|'([^'\n]*)'|([^,}\n]+))""", re.I)
 _INDEX = re.compile(r"^[\[(]?\s*(\d{1,6})\s*[\])]?\.?$")
 _SPACES = re.compile(r"\s+")
 _STRIP = " \t\n\r\"'`.;:"
@@ -69,29 +69,45 @@ def normalize(text: str) -> str:
     return _SPACES.sub(" ", text).strip(_STRIP).lower()
 
 
-def _json_objects(text: str) -> list[Any]:
-    """Data objects found in ``text``: fenced blocks first, then the outermost ``{...}`` span."""
-    spans = [m.group(1) for m in _FENCE.finditer(text)]
-    start, end = text.find("{"), text.rfind("}")
-    if start != -1:
-        spans.append(text[start : end + 1] if end > start else text[start:])
-    found = []
-    for span in spans:
-        span = span.strip()
-        if not span:
-            continue
-        try:
-            found.append(json.loads(span))
-            continue
-        except (ValueError, RecursionError):
-            pass
-        if len(span) > _REPAIR_MAX_CHARS or span.count("{") + span.count("[") > _REPAIR_MAX_BRACKETS:
-            continue
-        try:
-            found.append(json_repair.loads(span))
-        except Exception:  # json_repair is lenient by design; any failure just means "no object here"
-            continue
-    return found
+def _object_spans(text: str) -> list[str]:
+    """Top-level ``{...}`` spans in order of appearance, skipping braces inside quoted strings; an object
+    left open at the end (a truncated answer) runs to the end of the text."""
+    spans, depth, start, quote, escaped = [], 0, 0, "", False
+    for i, char in enumerate(text):
+        if quote:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == quote:
+                quote = ""
+        elif char == "{":
+            if depth == 0:
+                start = i
+            depth += 1
+        elif depth and char == "}":
+            depth -= 1
+            if depth == 0:
+                spans.append(text[start : i + 1])
+        elif depth and char in "\"'":
+            quote = char
+    if depth:
+        spans.append(text[start:])
+    return spans
+
+
+def _load(span: str) -> Any:
+    """Data from one JSON-ish span (strict JSON, then json_repair), or None."""
+    try:
+        return json.loads(span)
+    except (ValueError, RecursionError):
+        pass
+    if len(span) > _REPAIR_MAX_CHARS or span.count("{") + span.count("[") > _REPAIR_MAX_BRACKETS:
+        return None
+    try:
+        return json_repair.loads(span)
+    except Exception:  # json_repair is lenient by design; any failure just means "no object here"
+        return None
 
 
 def _action_field(obj: Any, depth: int = 0) -> str | None:
@@ -119,9 +135,9 @@ def _action_field(obj: Any, depth: int = 0) -> str | None:
 
 def extract_candidate(text: str) -> tuple[str, str]:
     """The action text inside a model answer, and where it was found."""
-    if "{" in text or "```" in text:
-        for obj in _json_objects(text):
-            value = _action_field(obj)
+    if "{" in text:
+        for span in reversed(_object_spans(text)):  # the last answer wins (models often echo the format first)
+            value = _action_field(_load(span))
             if value is not None:
                 return value, "json"
     fields = list(_ACTION_FIELD.finditer(text))
@@ -215,7 +231,10 @@ def parse_action(
     if isinstance(text, bytes):
         text = text.decode("utf-8", errors="replace")
     elif isinstance(text, int | float) and not isinstance(text, bool):
-        text = str(text)
+        try:
+            text = str(text)
+        except ValueError:  # ints beyond Python's digit limit for str()
+            return ParseResult(None, "number too large to be an action")
     if not isinstance(text, str):
         return ParseResult(None, f"action must be a string, got {type(text).__name__}")
     if len(text) > max_length:

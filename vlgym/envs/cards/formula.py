@@ -68,11 +68,14 @@ def evaluate(tokens: Sequence[str]) -> Fraction:
                 raise FormulaError("unclosed bracket")
             take()
             return value
-        if token.isdigit():
+        if token.isascii() and token.isdigit():
             return Fraction(int(token))
         raise FormulaError(f"unexpected {token!r}")
 
-    value = expr()
+    try:
+        value = expr()
+    except RecursionError:
+        raise FormulaError("brackets nested too deeply") from None
     if pos != len(items):
         raise FormulaError(f"unexpected {items[pos]!r}")
     return value

@@ -1,0 +1,187 @@
+"""Hostile and random model output: nothing escapes ``step``, invalid text changes nothing, the expert recovers."""
+
+from __future__ import annotations
+
+import json
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import vlgym
+from vlgym.core.parsing import MATCHING_MODES, normalize, parse_action
+
+IDS = sorted(vlgym.list_envs())
+MUST_WIN_AFTER_INVALID = {"vlgym/GymCards-NumberLine-v0", "vlgym/GymCards-EZPoints-v0"}
+IGNORED_INFO = {"action_valid", "parsed_action", "parse_reason", "feedback"}
+
+# One env per id for the whole module; each example starts with a reset.
+_ENVS: dict[str, gym.Env] = {}
+
+
+def get_env(env_id: str) -> gym.Env:
+    if env_id not in _ENVS:
+        _ENVS[env_id] = gym.make(env_id)
+    return _ENVS[env_id]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _close_envs():
+    yield
+    for env in _ENVS.values():
+        env.close()
+    _ENVS.clear()
+
+
+HOSTILE = [
+    "",
+    " ",
+    "\n\n\t",
+    "x" * 1_000_000,
+    "{" * 1_000_000,
+    "{" * 3000,
+    "[" * 3000,
+    "}" * 3000 + "{" * 3000,
+    '{"action": ' * 500,
+    '{"a":' * 199 + "1" + "}" * 199,
+    "{" + "a" * 19_990 + "}",
+    "```" * 3000,
+    "```json\n" + "{" * 190 + "\n```",
+    "__import__('os').system('true')",
+    '{"action": __import__("os").getcwd()}',
+    "{'action': eval('1+1')}",
+    "99999999999999999999",
+    "-1",
+    "1e999",
+    '{"action": 99999999999999999999}',
+    '{"action": ' + "9" * 5000 + "}",
+    '{"action": null}',
+    '{"action": [1, 2]}',
+    '{"action": {"a": 1}}',
+    '{"action": true}',
+    '{"action": NaN}',
+    '{"action": ""}',
+    "\x00\x01\x02\x1b[31m\x7f\x9f",
+    "\ud800\udc00\udfff",
+    "🂡 ♠♥♦♣ 漢字 مرحبا",
+    "\u202e\u200b\ufeff",
+    "action: ",
+    "action:" * 1000,
+    "'" * 5000,
+    '"' * 5000,
+]
+
+json_with_odd_action = st.builds(
+    lambda thoughts, value: json.dumps({"thoughts": thoughts, "action": value}),
+    st.text(max_size=40),
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(10**30), 10**30),
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.text(max_size=20),
+        st.lists(st.integers(-5, 20), max_size=3),
+        st.dictionaries(st.text(max_size=6), st.integers(), max_size=2),
+    ),
+)
+
+not_strings = st.one_of(
+    st.none(),
+    st.integers(-(10**30), 10**30),
+    st.floats(),
+    st.binary(max_size=40),
+    st.lists(st.text(max_size=5), max_size=3),
+    st.dictionaries(st.text(max_size=6), st.text(max_size=6), max_size=3),
+)
+
+hostile_actions = st.one_of(
+    st.text(),
+    st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x3FF), max_size=200),
+    st.sampled_from(HOSTILE),
+    json_with_odd_action,
+    not_strings,
+)
+
+FUZZ = settings(
+    max_examples=60,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+def state_of(info) -> dict:
+    return {k: v for k, v in info.items() if k not in IGNORED_INFO}
+
+
+@pytest.mark.parametrize("env_id", IDS)
+@FUZZ
+@given(seed=st.integers(0, 9), actions=st.lists(hostile_actions, min_size=1, max_size=5))
+def test_hostile_actions_then_the_expert_finishes(env_id, seed, actions):
+    env = get_env(env_id)
+    obs, info = env.reset(seed=seed)
+    penalty = env.unwrapped.invalid_action_penalty
+    all_invalid, done = True, False
+    for action in actions:
+        new_obs, reward, terminated, truncated, new_info = env.step(action)
+        assert isinstance(reward, float)
+        assert env.observation_space.contains(new_obs)
+        assert isinstance(new_info["parse_reason"], str) and new_info["parse_reason"]
+        if new_info["action_valid"]:
+            all_invalid = False
+            assert new_info["parsed_action"] in info["available_actions"]
+        else:
+            assert reward == -penalty
+            assert new_info["parsed_action"] is None
+            assert not terminated
+            assert np.array_equal(new_obs["image"], obs["image"])
+            assert new_obs["text"] == obs["text"]
+            assert state_of(new_info) == state_of(info)
+        obs, info = new_obs, new_info
+        if terminated or truncated:
+            done = True
+            break
+    steps = 0
+    while not done:
+        _, _, terminated, truncated, info = env.step(env.unwrapped.expert_action())
+        assert info["action_valid"] is True
+        done = terminated or truncated
+        steps += 1
+        assert steps <= 60, "the expert did not finish the episode"
+    if all_invalid and env_id in MUST_WIN_AFTER_INVALID:
+        assert info["success"] is True
+
+
+# --------------------------------------------------------------------------------- the parser alone
+action_names = st.text(alphabet="abxyz0123+-*=() ", min_size=1, max_size=8).filter(lambda a: normalize(a) != "")
+action_lists = st.lists(action_names, min_size=1, max_size=6, unique_by=normalize)
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(
+    text=hostile_actions,
+    actions=action_lists,
+    matching=st.sampled_from(MATCHING_MODES),
+    action_index=st.booleans(),
+)
+def test_parse_action_never_raises_and_only_returns_available_actions(text, actions, matching, action_index):
+    result = parse_action(text, actions, matching=matching, action_index=action_index)
+    assert result.action is None or result.action in actions
+    assert isinstance(result.reason, str) and result.reason.strip()
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(
+    actions=action_lists,
+    pick=st.integers(0, 5),
+    thoughts=st.text(alphabet=st.characters(blacklist_characters="`"), max_size=60),
+    matching=st.sampled_from(MATCHING_MODES),
+    action_index=st.booleans(),
+)
+def test_every_available_action_resolves_to_itself(actions, pick, thoughts, matching, action_index):
+    action = actions[pick % len(actions)]
+    for text in (action, action.upper(), f"  {action}\n", json.dumps({"thoughts": thoughts, "action": action})):
+        result = parse_action(text, actions, matching=matching, action_index=action_index)
+        assert result.action == action, (text, result)
