@@ -2,6 +2,7 @@
 # Install vlgym into a project-local virtual environment (.venv), with the given extras.
 #   bash scripts/install.sh            # the environments only (no torch)
 #   bash scripts/install.sh dev        # + test tools (pytest, hypothesis, ruff, Stable-Baselines3)
+#   bash scripts/install.sh dev,miniworld
 # Debian packages that a simulator family needs are installed with apt-get when missing (needs root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +10,11 @@ extras="${1:-}"
 
 # Debian packages per family (none needed for Gym-Cards).
 apt_packages=()
+case ",$extras," in
+  *,miniworld,*|*,all,*)
+    # Mesa's EGL + software rasteriser (headless rendering), GLU (MiniWorld's camera), Xvfb as the fallback.
+    apt_packages+=(libegl1 libegl-mesa0 libgl1 libgl1-mesa-dri libglu1-mesa xvfb xauth) ;;
+esac
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

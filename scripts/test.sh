@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Install vlgym with the dev extras, check style, and run the full test suite.
+# Install vlgym with the dev extras and every simulator family, check style, and run the full test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install.sh dev
+bash scripts/install.sh dev,miniworld
 .venv/bin/ruff check .
 .venv/bin/python -m pytest tests -q "$@"

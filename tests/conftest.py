@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import gymnasium as gym
 import pytest
-
-import vlgym  # noqa: F401  (registers the ids)
+import testkit
 
 
 @pytest.fixture
 def make_env():
-    """``make_env(id, **kwargs)``: ``gym.make`` whose envs are closed when the test ends."""
+    """``make_env(id, **kwargs)``: ``testkit.make`` whose envs are closed when the test ends."""
     made = []
 
     def make(env_id: str, **kwargs):
-        env = gym.make(env_id, **kwargs)
+        env = testkit.make(env_id, **kwargs)
         made.append(env)
         return env
 

@@ -1,13 +1,23 @@
-"""Throughput of an env: steps per second under random valid actions, and reset time."""
+"""Throughput of an env: steps per second under random valid actions, and reset time.
+
+``bench_env`` measures a vlgym id through ``gym.make`` (wrappers included), so the number covers the full
+text path: parsing, game logic, rendering and info. ``bench_against_raw`` measures the same id beside the
+simulator it adapts (e.g. raw MiniWorld at the same image size), in alternating rounds so that machine load
+hits both alike, and reports the adapter's overhead. ``bench_vector`` measures several envs in worker
+processes.
+"""
 
 from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import gymnasium as gym
+
+from vlgym.core.registration import env_family
 
 
 @dataclass
@@ -18,37 +28,120 @@ class BenchResult:
     steps_per_s: float
     resets: int
     reset_ms: float
+    label: str = "vlgym"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def bench_env(env_id: str, *, seconds: float = 3.0, seed: int = 0, env_kwargs: dict[str, Any] | None = None,
-              max_steps: int | None = None) -> BenchResult:
-    """Step ``env_id`` (made with ``gym.make``, wrappers included) for ``seconds``, then time resets.
+class Stepper:
+    """Steps one env with random actions; episodes restart with consecutive seeds."""
 
-    Actions are drawn uniformly from ``info["available_actions"]`` as canonical strings, so the number
-    includes the full text path: parsing, game logic, rendering and info.
-    """
-    env = gym.make(env_id, **(env_kwargs or {}))
+    def __init__(self, env_id: str, env_kwargs: dict[str, Any] | None = None, seed: int = 0):
+        self.env = gym.make(env_id, **(env_kwargs or {}))
+        self.seed = seed
+        self.image_shape = tuple(self.env.observation_space["image"].shape)
+        _, self.info = self.env.reset(seed=seed)
+
+    def reset(self) -> None:
+        self.seed += 1
+        _, self.info = self.env.reset(seed=self.seed)
+
+    def step(self, rng: random.Random) -> bool:
+        actions = self.info["available_actions"]
+        _, _, terminated, truncated, self.info = self.env.step(actions[rng.randrange(len(actions))])
+        return terminated or truncated
+
+    def close(self) -> None:
+        self.env.close()
+
+
+def _run(stepper, rng: random.Random, seconds: float) -> tuple[int, float]:
+    steps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        if stepper.step(rng):
+            stepper.reset()
+        steps += 1
+    return steps, time.perf_counter() - start
+
+
+def _time_resets(stepper, seconds: float) -> tuple[int, float]:
+    resets, start = 0, time.perf_counter()
+    while resets < 5 or (time.perf_counter() - start < seconds and resets < 1000):
+        stepper.reset()
+        resets += 1
+    return resets, time.perf_counter() - start
+
+
+def _result(env_id, stepper, steps, elapsed, resets, reset_time, label) -> BenchResult:
+    return BenchResult(env_id, stepper.image_shape, steps, steps / elapsed, resets, 1000 * reset_time / resets, label)
+
+
+def bench_env(env_id: str, *, seconds: float = 3.0, seed: int = 0,
+              env_kwargs: dict[str, Any] | None = None) -> BenchResult:
+    """Steps/s over ``seconds`` (resets that episodes need included), then the mean reset time."""
+    stepper = Stepper(env_id, env_kwargs, seed)
+    try:
+        steps, elapsed = _run(stepper, random.Random(seed), seconds)
+        resets, reset_time = _time_resets(stepper, seconds / 3)
+    finally:
+        stepper.close()
+    return _result(env_id, stepper, steps, elapsed, resets, reset_time, "vlgym")
+
+
+def _raw_miniworld(ours: Stepper, seed: int):
+    from vlgym.envs.miniworld.raw import RawMiniWorldStepper
+
+    return RawMiniWorldStepper(ours, seed)
+
+
+#: Family -> factory of a stepper over the raw simulator behind a vlgym env (given the vlgym stepper).
+RAW_STEPPERS: dict[str, Callable[[Stepper, int], Any]] = {"miniworld": _raw_miniworld}
+
+
+def bench_against_raw(env_id: str, *, seconds: float = 6.0, rounds: int = 10, seed: int = 0,
+                      env_kwargs: dict[str, Any] | None = None) -> tuple[BenchResult, BenchResult]:
+    """(vlgym, raw simulator) results for ``env_id``, measured in alternating rounds with the same actions."""
+    family = env_family(env_id)
+    if family not in RAW_STEPPERS:
+        raise ValueError(f"no raw simulator benchmark for the {family!r} family")
+    ours = Stepper(env_id, env_kwargs, seed)
+    raw = RAW_STEPPERS[family](ours, seed)
+    totals = {"ours": [0, 0.0], "raw": [0, 0.0]}
+    try:
+        for r in range(rounds):
+            for name, stepper in (("ours", ours), ("raw", raw)) if r % 2 == 0 else (("raw", raw), ("ours", ours)):
+                steps, elapsed = _run(stepper, random.Random(seed + r), seconds / rounds / 2)
+                totals[name][0] += steps
+                totals[name][1] += elapsed
+        resets = {name: _time_resets(stepper, seconds / 6) for name, stepper in (("ours", ours), ("raw", raw))}
+    finally:
+        ours.close()
+        raw.close()
+    return (_result(env_id, ours, *totals["ours"], *resets["ours"], "vlgym"),
+            _result(env_id, raw, *totals["raw"], *resets["raw"], "raw"))
+
+
+def bench_vector(env_id: str, workers: int, *, seconds: float = 3.0, seed: int = 0,
+                 env_kwargs: dict[str, Any] | None = None) -> BenchResult:
+    """Total env steps/s of ``workers`` copies of ``env_id`` in an AsyncVectorEnv (forkserver workers)."""
+    from vlgym.vector import make_vector_env
+
+    envs = make_vector_env(env_id, workers, env_kwargs=env_kwargs)
     rng = random.Random(seed)
     try:
-        _, info = env.reset(seed=seed)
-        shape = env.observation_space["image"].shape
-        steps, episode = 0, 0
         start = time.perf_counter()
-        while time.perf_counter() - start < seconds and (max_steps is None or steps < max_steps):
-            _, _, terminated, truncated, info = env.step(rng.choice(info["available_actions"]))
-            steps += 1
-            if terminated or truncated:
-                episode += 1
-                _, info = env.reset(seed=seed + episode)
-        stepping = time.perf_counter() - start
-        resets, start = 0, time.perf_counter()
-        while resets < 5 or (time.perf_counter() - start < seconds / 3 and resets < 1000):
-            env.reset(seed=seed + episode + resets)
-            resets += 1
+        _, info = envs.reset(seed=seed)
         reset_time = time.perf_counter() - start
+        steps, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            # A sub-env that just ended lists no actions; its next step is an autoreset that ignores the action.
+            options = [list(a) or [""] for a in info["available_actions"]]
+            actions = [a[rng.randrange(len(a))] for a in options]
+            _, _, _, _, info = envs.step(actions)
+            steps += workers
+        elapsed = time.perf_counter() - start
+        shape = tuple(envs.single_observation_space["image"].shape)
     finally:
-        env.close()
-    return BenchResult(env_id, tuple(shape), steps, steps / stepping, resets, 1000 * reset_time / resets)
+        envs.close()
+    return BenchResult(env_id, shape, steps, steps / elapsed, 1, 1000 * reset_time, f"{workers} async workers")

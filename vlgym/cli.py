@@ -118,19 +118,30 @@ def bench(
     env: EnvOption = None,
     seconds: Annotated[float, typer.Option(help="Seconds of stepping per env.")] = 3.0,
     family: Annotated[str | None, typer.Option(help="All ids of this family.")] = None,
+    raw: Annotated[bool, typer.Option(help="Also step the raw simulator behind each id (where there is one).")] = False,
+    workers: Annotated[int, typer.Option(help="Also measure N envs in an AsyncVectorEnv (0: skip).")] = 0,
     kwarg: KwargOption = None,
     output: Annotated[Path | None, typer.Option(help="Write the results as JSON.")] = None,
 ):
     """Steps per second (random valid actions, resets included) and reset time per env."""
-    from vlgym.bench import bench_env
+    from vlgym.bench import RAW_STEPPERS, bench_against_raw, bench_env, bench_vector
+    from vlgym.core.registration import env_family
 
-    table = Table("id", "image", "steps/s", "reset (ms)")
+    table = Table("id", "image", "measured", "steps/s", "reset (ms)", "adapter overhead")
     results = []
     for env_id in _env_ids(env, family):
-        result = bench_env(env_id, seconds=seconds, env_kwargs=_kwargs(kwarg))
-        results.append(result.to_dict())
-        table.add_row(env_id, "x".join(map(str, result.image_shape[:2])), f"{result.steps_per_s:,.0f}",
-                      f"{result.reset_ms:.2f}")
+        kwargs = _kwargs(kwarg)
+        if raw and env_family(env_id) in RAW_STEPPERS:
+            ours, base = bench_against_raw(env_id, seconds=seconds, env_kwargs=kwargs)
+            rows = [(ours, f"{100 * (1 - ours.steps_per_s / base.steps_per_s):.1f}%"), (base, "")]
+        else:
+            rows = [(bench_env(env_id, seconds=seconds, env_kwargs=kwargs), "")]
+        if workers:
+            rows.append((bench_vector(env_id, workers, seconds=seconds, env_kwargs=kwargs), ""))
+        for result, overhead in rows:
+            results.append(result.to_dict())
+            table.add_row(env_id, "x".join(map(str, result.image_shape[:2])), result.label,
+                          f"{result.steps_per_s:,.0f}", f"{result.reset_ms:.2f}", overhead)
     console.print(table)
     if output:
         output.write_text(json.dumps(results, indent=2))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,11 +47,29 @@ def check_cards(out_dir: Path | None) -> Check:
     return _frame_check("gym-cards", "vlgym/GymCards-Points24-v0", out_dir)
 
 
+def check_gl_backends(out_dir: Path | None) -> Check:
+    """Which headless OpenGL routes work here (MiniWorld needs one)."""
+    if _missing("pyglet"):
+        return Check("opengl", False, "pyglet not installed: pip install 'vlgym[miniworld]'")
+    from vlgym.envs.miniworld.gl import DEBIAN_EGL, probe_egl
+
+    works, detail = probe_egl()
+    xvfb = shutil.which("Xvfb")
+    routes = [f"EGL: {'ok, ' + detail if works else 'unavailable (' + detail + ')'}",
+              f"Xvfb: {'found at ' + xvfb if xvfb else 'not installed'}"]
+    if not works and not xvfb:
+        routes.append(f"install Mesa EGL (apt-get install {DEBIAN_EGL}) or xvfb")
+    return Check("opengl", works or bool(xvfb), "; ".join(routes))
+
+
 def check_miniworld(out_dir: Path | None) -> Check:
     missing = _missing("miniworld", "pyglet")
     if missing:
         return Check("miniworld", False, f"not installed ({', '.join(missing)}): pip install 'vlgym[miniworld]'")
-    return Check("miniworld", True, "miniworld is installed; its vlgym adapter is not part of this release yet")
+    check = _frame_check("miniworld", "vlgym/MiniWorld-FourRooms-v0", out_dir)
+    if check.ok:
+        check.detail += f" with the {os.environ.get('VLGYM_GL_BACKEND', '?')} backend"
+    return check
 
 
 def check_alfworld(out_dir: Path | None) -> Check:
@@ -72,7 +91,8 @@ def check_webshop(out_dir: Path | None) -> Check:
     return Check("webshop", True, f"selenium + {browser} + {driver}")
 
 
-CHECKS: list[Callable[[Path | None], Check]] = [check_cards, check_miniworld, check_alfworld, check_webshop]
+CHECKS: list[Callable[[Path | None], Check]] = [check_cards, check_gl_backends, check_miniworld, check_alfworld,
+                                                check_webshop]
 
 
 def run_checks(out_dir: Path | None = None) -> list[Check]:

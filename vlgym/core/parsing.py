@@ -237,6 +237,8 @@ def parse_action(
             return ParseResult(None, "number too large to be an action")
     if not isinstance(text, str):
         return ParseResult(None, f"action must be a string, got {type(text).__name__}")
+    if text in actions:  # fast path: the canonical action itself
+        return ParseResult(text, "exact match", "text")
     if len(text) > max_length:
         return ParseResult(None, f"action text too long ({len(text)} > {max_length} characters)")
     candidate, source = extract_candidate(text)

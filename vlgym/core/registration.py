@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import gymnasium as gym
 
+from vlgym.core.time_limit import SHARE_TIME_LIMIT
+
 
 @dataclass(frozen=True)
 class EnvSpec:
@@ -23,7 +25,8 @@ def register(id: str, entry_point: str, *, family: str, description: str,
              max_episode_steps: int | None = None, **kwargs) -> None:
     """Register ``id`` with gymnasium (idempotent) and add it to the catalogue."""
     if id not in gym.registry:
-        gym.register(id=id, entry_point=entry_point, max_episode_steps=max_episode_steps, kwargs=kwargs)
+        gym.register(id=id, entry_point=entry_point, max_episode_steps=max_episode_steps, kwargs=kwargs,
+                     additional_wrappers=(SHARE_TIME_LIMIT,))
     _CATALOGUE[id] = EnvSpec(id, family, description)
 
 
@@ -47,3 +50,8 @@ def register_all() -> None:
              description="Make 24 from four cards with + - * / and brackets, one token per step.")
     register("vlgym/GymCards-Blackjack-v0", f"{cards}:BlackjackEnv", family="cards", max_episode_steps=20,
              description="Hit or stand against the dealer (gymnasium's Blackjack rules).")
+    from vlgym.envs.miniworld.tasks import TASKS
+
+    for task in TASKS.values():
+        register(f"vlgym/MiniWorld-{task.name}-v0", "vlgym.envs.miniworld:MiniWorldTaskEnv", family="miniworld",
+                 max_episode_steps=task.time_limit, description=task.description, task=task.name)

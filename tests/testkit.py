@@ -1,0 +1,39 @@
+"""Helpers shared by tests that run over every registered id (importable: pytest's pythonpath has tests/)."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+
+import vlgym
+from vlgym.core.registration import env_family
+
+#: Per-family gym.make arguments that keep the suite fast without changing what is tested.
+FAST_KWARGS = {"miniworld": {"image_size": (60, 80)}}
+
+IDS = sorted(vlgym.list_envs())
+
+
+def fast_kwargs(env_id: str) -> dict:
+    return dict(FAST_KWARGS.get(env_family(env_id), {}))
+
+
+def make(env_id: str, **kwargs) -> gym.Env:
+    """``gym.make`` with the family's fast defaults (explicit kwargs win)."""
+    return gym.make(env_id, **{**fast_kwargs(env_id), **kwargs})
+
+
+def has_expert(env_id: str) -> bool:
+    if env_family(env_id) == "miniworld":
+        from vlgym.envs.miniworld.planner import UNSUPPORTED_TASKS
+
+        return gym.spec(env_id).kwargs["task"] not in UNSUPPORTED_TASKS
+    return True
+
+
+def policy_action(env: gym.Env) -> str:
+    """The expert's action, or (for goal-less tasks without an expert) a deterministic cycle of actions."""
+    base = env.unwrapped
+    if has_expert(base.spec.id if base.spec else ""):
+        return base.expert_action()
+    vocabulary = base.action_vocabulary
+    return vocabulary[base.elapsed_steps % len(vocabulary)]
