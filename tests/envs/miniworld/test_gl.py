@@ -41,3 +41,14 @@ def test_neither_backend_is_a_clear_error(tmp_path):
     assert result.returncode != 0
     assert "HeadlessGLError" in result.stderr
     assert "apt-get install" in result.stderr and "xvfb" in result.stderr
+
+
+def test_torch_stack_still_loads_after_rendering():
+    # Mesa's LLVM and triton's (CUDA builds of torch ship triton) clash when Mesa loads first; the adapter
+    # loads triton's library first when it is installed.
+    code = RENDER + (
+        "import importlib.util\nassert importlib.util.find_spec('triton')\nimport triton._C.libtriton\nprint('ok')\n"
+    )
+    result = run({}, code)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split()[-1] == "ok"

@@ -53,8 +53,8 @@ def test_every_installed_miniworld_task_is_registered_with_its_actions_and_time_
         raw.close()
 
 
-def test_default_observation_and_numbered_actions(make_env):
-    env = make_env("vlgym/MiniWorld-OneRoom-v0")
+def test_default_observation_and_numbered_actions():
+    env = gym.make("vlgym/MiniWorld-OneRoom-v0")
     obs, info = env.reset(seed=0)
     assert obs["image"].shape == (256, 256, 3) and obs["image"].std() > 5  # a real view, not a blank frame
     assert info["available_actions"] == ["turn left", "turn right", "move forward", "move back"]
@@ -64,6 +64,7 @@ def test_default_observation_and_numbered_actions(make_env):
         assert info["parsed_action"] == name
     *_, info = env.step('{"thoughts": "the box is left", "action": 0}')
     assert info["parsed_action"] == "turn left"
+    env.close()
 
 
 def test_image_size_can_be_miniworlds_own_or_large(make_env):
@@ -228,3 +229,18 @@ def test_a_dead_worker_gives_an_error_naming_the_env_and_seed():
     with pytest.raises(WorkerDiedError, match=r"worker 1 running vlgym/MiniWorld-OneRoom-v0 .*seed 41"):
         envs.step(["turn left", "turn left"])
     assert time.monotonic() - start < 10
+
+
+@pytest.mark.parametrize("task", ["OneRoom", "Hallway"])
+def test_the_expert_still_succeeds_after_invalid_actions(make_env, task):
+    env = make_env(f"vlgym/MiniWorld-{task}-v0")
+    obs, _ = env.reset(seed=11)
+    for junk in ["", "{'action': 'fly'}", "__import__('os')", 10**5000, "9", "turn  lefty"]:
+        after, reward, terminated, truncated, info = env.step(junk)
+        assert not info["action_valid"] and reward == 0.0 and not (terminated or truncated)
+        assert np.array_equal(after["image"], obs["image"])
+    done = False
+    while not done:
+        _, _, terminated, truncated, info = env.step(env.unwrapped.expert_action())
+        done = terminated or truncated
+    assert info["success"]

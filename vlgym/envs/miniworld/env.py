@@ -98,10 +98,8 @@ class MiniWorldTaskEnv(VLGymEnv):
 
     # --------------------------------------------------------------------------------------- the world
     def _make_world(self):
-        ensure_headless_gl()
-        import miniworld  # noqa: F401  (registers MiniWorld's ids; GL is set up by now)
-
-        from vlgym.envs.miniworld import fixes
+        ensure_headless_gl()  # every time: it also refuses to render in a child forked with GL loaded
+        from vlgym.envs.miniworld import fixes  # loads (and registers) MiniWorld
 
         kwargs = dict(self.task_kwargs)
         if self.domain_rand:  # only when asked: Sign fixes domain_rand itself and rejects the argument
@@ -140,11 +138,8 @@ class MiniWorldTaskEnv(VLGymEnv):
     def _game_step(self, action):
         world = self.world
         position = world.agent.pos.copy()
-        world.shadow_window.switch_to()
-        try:
+        with self._fixes.gl_call(world):
             obs, reward, terminated, truncated, _ = world.step(self.task.action_index(action))
-        finally:
-            self._fixes.release_context(world)
         self._store_frame(obs)
         if self.task.name == "ThreeRooms" and world.near(world.box):
             reward += world._reward()  # MiniWorld never ends ThreeRooms at the box (see docstring)

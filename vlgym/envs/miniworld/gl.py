@@ -14,6 +14,9 @@ does not work: it is read after ``pyglet.gl`` has been imported, hence this modu
 from __future__ import annotations
 
 import atexit
+import contextlib
+import importlib
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -81,6 +84,19 @@ def _start_xvfb() -> str:
     raise HeadlessGLError("Xvfb did not start on any display from :110 to :399")
 
 
+def _preload_triton() -> None:
+    """Load triton's native library before Mesa's, if triton is installed (it comes with CUDA builds of torch).
+
+    Mesa's llvmpipe brings LLVM 15 into the process; triton's library, loaded after it, binds to those LLVM
+    symbols and crashes the interpreter (a segfault on ``import triton``, e.g. when torch compiles anything
+    later in a training process). Loaded first, both work. It costs ~0.1 s and does not import torch.
+    """
+    if "triton._C.libtriton" in sys.modules or importlib.util.find_spec("triton") is None:
+        return
+    with contextlib.suppress(Exception):  # a broken triton install should not stop rendering
+        importlib.import_module("triton._C.libtriton")
+
+
 def ensure_headless_gl() -> str:
     """Arrange a GL backend for pyglet (idempotent); returns its name. Call before importing miniworld."""
     if _FORKED_WITH_GL:
@@ -110,6 +126,7 @@ def ensure_headless_gl() -> str:
                 f"install Mesa's EGL (Debian: apt-get install {DEBIAN_EGL}) "
                 "or a virtual X server (apt-get install xvfb), or set VLGYM_GL_BACKEND=x11 with a DISPLAY."
             )
+    _preload_triton()
     if backend == "egl":
         os.environ["PYGLET_HEADLESS"] = "1"
     elif backend == "xvfb" and not os.environ.get("VLGYM_XVFB_DISPLAY"):
