@@ -74,3 +74,13 @@ def test_play_a_whole_episode_from_stdin(tmp_path):
     assert "invalid" in result.output
     assert "success True" in result.output
     assert Image.open(frame).size == (300, 300)
+
+
+def test_eval_skips_an_env_without_an_expert_and_goes_on(tmp_path):
+    out = tmp_path / "results.json"
+    result = runner.invoke(app, ["eval", "-e", "vlgym/MiniWorld-RoomObjects-v0", "-e", "vlgym/GymCards-NumberLine-v0",
+                                 "--agent", "expert", "--episodes", "2", "-k", "image_size=[60,80]",
+                                 "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "skipped" in result.output and "RoomObjects has no goal" in result.output
+    assert [d["env_id"] for d in json.loads(out.read_text())] == ["vlgym/GymCards-NumberLine-v0"]

@@ -10,6 +10,7 @@ processes.
 from __future__ import annotations
 
 import random
+import statistics
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -29,6 +30,7 @@ class BenchResult:
     resets: int
     reset_ms: float
     label: str = "vlgym"
+    overhead_pct: float | None = None  # vs the raw simulator: median over paired rounds of the time ratio
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -99,27 +101,47 @@ def _raw_miniworld(ours: Stepper, seed: int):
 RAW_STEPPERS: dict[str, Callable[[Stepper, int], Any]] = {"miniworld": _raw_miniworld}
 
 
-def bench_against_raw(env_id: str, *, seconds: float = 6.0, rounds: int = 10, seed: int = 0,
+def _run_fixed(stepper, seed: int, steps: int) -> float:
+    """CPU seconds (rendering threads included) for ``steps`` random steps from ``reset(seed)``: the same
+    states and actions on both sides. CPU time is far less disturbed by other load than wall time."""
+    stepper.seed = seed - 1
+    stepper.reset()
+    rng, start = random.Random(seed), time.process_time()
+    for _ in range(steps):
+        if stepper.step(rng):
+            stepper.reset()
+    return time.process_time() - start
+
+
+def bench_against_raw(env_id: str, *, seconds: float = 6.0, rounds: int = 16, seed: int = 0,
                       env_kwargs: dict[str, Any] | None = None) -> tuple[BenchResult, BenchResult]:
-    """(vlgym, raw simulator) results for ``env_id``, measured in alternating rounds with the same actions."""
+    """(vlgym, raw simulator) results for ``env_id``: in each round both replay the same episode (same seed,
+    same actions), in alternating order, so that scene content and machine load hit both alike. Rates are
+    steps per CPU second; the overhead is the median over rounds of the paired time ratio."""
     family = env_family(env_id)
     if family not in RAW_STEPPERS:
         raise ValueError(f"no raw simulator benchmark for the {family!r} family")
     ours = Stepper(env_id, env_kwargs, seed)
     raw = RAW_STEPPERS[family](ours, seed)
     totals = {"ours": [0, 0.0], "raw": [0, 0.0]}
+    ratios = []
     try:
+        probe, _ = _run(raw, random.Random(seed), min(1.0, seconds / rounds / 2))
+        per_round = max(10, int(probe / min(1.0, seconds / rounds / 2) * seconds / rounds / 2))
         for r in range(rounds):
+            times = {}
             for name, stepper in (("ours", ours), ("raw", raw)) if r % 2 == 0 else (("raw", raw), ("ours", ours)):
-                steps, elapsed = _run(stepper, random.Random(seed + r), seconds / rounds / 2)
-                totals[name][0] += steps
-                totals[name][1] += elapsed
+                times[name] = _run_fixed(stepper, seed + r, per_round)
+                totals[name][0] += per_round
+                totals[name][1] += times[name]
+            ratios.append(times["ours"] / times["raw"])
         resets = {name: _time_resets(stepper, seconds / 6) for name, stepper in (("ours", ours), ("raw", raw))}
     finally:
         ours.close()
         raw.close()
-    return (_result(env_id, ours, *totals["ours"], *resets["ours"], "vlgym"),
-            _result(env_id, raw, *totals["raw"], *resets["raw"], "raw"))
+    result = _result(env_id, ours, *totals["ours"], *resets["ours"], "vlgym, per CPU-s")
+    result.overhead_pct = 100 * (statistics.median(ratios) - 1)
+    return result, _result(env_id, raw, *totals["raw"], *resets["raw"], "raw, per CPU-s")
 
 
 def bench_vector(env_id: str, workers: int, *, seconds: float = 3.0, seed: int = 0,

@@ -127,13 +127,13 @@ def bench(
     from vlgym.bench import RAW_STEPPERS, bench_against_raw, bench_env, bench_vector
     from vlgym.core.registration import env_family
 
-    table = Table("id", "image", "measured", "steps/s", "reset (ms)", "adapter overhead")
+    table = Table("id", "image", "measured", "steps/s", "reset (ms)", "adapter overhead (median)")
     results = []
     for env_id in _env_ids(env, family):
         kwargs = _kwargs(kwarg)
         if raw and env_family(env_id) in RAW_STEPPERS:
             ours, base = bench_against_raw(env_id, seconds=seconds, env_kwargs=kwargs)
-            rows = [(ours, f"{100 * (1 - ours.steps_per_s / base.steps_per_s):.1f}%"), (base, "")]
+            rows = [(ours, f"{ours.overhead_pct:+.1f}%"), (base, "")]
         else:
             rows = [(bench_env(env_id, seconds=seconds, env_kwargs=kwargs), "")]
         if workers:
@@ -168,8 +168,12 @@ def eval_command(
         task = progress.add_task("evaluating", total=len(env_ids) * len(agents) * episodes)
         for env_id in env_ids:
             for name in agents:
-                results.append(evaluate(env_id, name, episodes=episodes, seed=seed, env_kwargs=env_kwargs,
-                                        progress=lambda n: progress.advance(task, n)))
+                try:
+                    results.append(evaluate(env_id, name, episodes=episodes, seed=seed, env_kwargs=env_kwargs,
+                                            progress=lambda n: progress.advance(task, n)))
+                except NotImplementedError as error:  # e.g. no expert for a task without a goal
+                    console.print(f"[yellow]skipped[/] {env_id} with {name}: {escape(str(error))}")
+                    progress.advance(task, episodes)
     table = Table("env", "agent", "episodes", "success", "95% CI", "score", "return", "length", "invalid")
     for result in results:
         s = result.summary()
