@@ -86,7 +86,10 @@ def play(
         if done:
             console.print(f"Episode over: return {total:g}, success {info['success']}, score {info['score']:g}")
             break
-        console.print(f"[bold]Actions:[/] {', '.join(info['available_actions'])}")
+        actions = info["available_actions"]
+        if env.unwrapped.action_index:  # this env's prompts number the actions; the numbers work here too
+            actions = [f"{i}: {a}" for i, a in enumerate(actions)]
+        console.print(f"[bold]Actions:[/] {escape(', '.join(actions))}")
         line = sys.stdin.readline()
         if not line or line.strip().lower() in ("quit", "exit"):
             break
