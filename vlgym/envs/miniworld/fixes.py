@@ -40,10 +40,10 @@ def _own_list(env: Any) -> int:
     return env._vlgym_list_id
 
 
-def _with_own_list(method):
+def _with_own_list(method, switch: bool):
     def wrapper(self, *args, **kwargs):
-        # MiniWorld assumes its context is current; with several envs (or a released context) it may not be.
-        self.shadow_window.switch_to()
+        if switch:  # MiniWorld compiles the scene assuming its context is current; it may not be
+            self.shadow_window.switch_to()
         _ACTIVE_LIST[0] = _own_list(self)
         return method(self, *args, **kwargs)
 
@@ -58,8 +58,9 @@ def _patch() -> None:
     mw.glNewList = lambda list_id, mode: new_list(_ACTIVE_LIST[0] if list_id == 1 else list_id, mode)
     mw.glCallList = lambda list_id: call_list(_ACTIVE_LIST[0] if list_id == 1 else list_id)
     mw.glDeleteLists = lambda list_id, n: delete_lists(_ACTIVE_LIST[0] if list_id == 1 else list_id, n)
-    for name in ("_render_static", "_render_world"):
-        setattr(mw.MiniWorldEnv, name, _with_own_list(getattr(mw.MiniWorldEnv, name)))
+    # _render_world runs inside render_obs/render_top_view, which make the context current themselves.
+    for name, switch in (("_render_static", True), ("_render_world", False)):
+        setattr(mw.MiniWorldEnv, name, _with_own_list(getattr(mw.MiniWorldEnv, name), switch))
     mw._vlgym_patched = True
 
 
@@ -88,8 +89,11 @@ def release_context(env: Any) -> None:
 
 @contextlib.contextmanager
 def gl_call(env: Any) -> Iterator[None]:
-    """Run one reset/step of the raw MiniWorld ``env`` with its context current on this thread only."""
-    env.shadow_window.switch_to()
+    """Run one reset/step of the raw MiniWorld ``env``, then release its context from this thread.
+
+    MiniWorld makes the context current itself before it renders (and the patched ``_render_static`` does
+    too); what it never does is let go, which is what ties a context to one thread.
+    """
     try:
         yield
     finally:
