@@ -5,8 +5,7 @@
   its own list id here.
 * **Contexts bound to threads.** A GL context can be current in one thread only; stepping an env from
   another thread made ``eglMakeCurrent`` fail and MiniWorld return the previous frame without an error.
-  :func:`gl_call` makes the env's context current for one call and releases it afterwards, so any thread
-  can step the env next.
+  :func:`gl_call` releases the env's context after each reset/step, so any thread can step the env next.
 * **Object sharing.** pyglet shares GL objects (MiniWorld's cached textures and meshes) with the context
   that is current when a window is made. :func:`share_group` makes pyglet's process-wide shadow window
   current first, so every env joins one group that outlives any single env (else a mesh cached by a closed
@@ -14,7 +13,8 @@
 * **GL memory never freed.** ``close()`` released nothing (about 36 MB per make/close cycle at the default
   window size). :func:`release_gl` deletes the env's frame buffers, their attachments and its list.
 
-The patches are applied once, on import of this package, and are version-checked by the tests.
+The patches are applied once, on import of this module; ``constraints.txt`` pins the MiniWorld version they
+were written for, and the tests exercise each of them.
 """
 
 from __future__ import annotations
