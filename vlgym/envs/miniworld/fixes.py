@@ -5,7 +5,8 @@
   its own list id here.
 * **Contexts bound to threads.** A GL context can be current in one thread only; stepping an env from
   another thread made ``eglMakeCurrent`` fail and MiniWorld return the previous frame without an error.
-  :func:`gl_call` releases the env's context after each reset/step, so any thread can step the env next.
+  :func:`gl_call` makes the env's context current for one reset/step and releases it afterwards, so any
+  thread can step the env next.
 * **Object sharing.** pyglet shares GL objects (MiniWorld's cached textures and meshes) with the context
   that is current when a window is made. :func:`share_group` makes pyglet's process-wide shadow window
   current first, so every env joins one group that outlives any single env (else a mesh cached by a closed
@@ -89,11 +90,10 @@ def release_context(env: Any) -> None:
 
 @contextlib.contextmanager
 def gl_call(env: Any) -> Iterator[None]:
-    """Run one reset/step of the raw MiniWorld ``env``, then release its context from this thread.
-
-    MiniWorld makes the context current itself before it renders (and the patched ``_render_static`` does
-    too); what it never does is let go, which is what ties a context to one thread.
-    """
+    """Run one reset/step of the raw MiniWorld ``env`` with its context current, then release it from this
+    thread (MiniWorld never lets go, which is what ties a context to one thread). Current from the start, not
+    only for rendering: a reset also builds meshes (e.g. PickupObjects' balls) through pyglet."""
+    env.shadow_window.switch_to()
     try:
         yield
     finally:
