@@ -74,31 +74,20 @@ def text_sprite(content: str, size: int, fill: tuple[int, int, int], bold: bool 
     return Sprite.from_image(image)
 
 
-def blit_words(canvas: np.ndarray, words: list[str], x: float, y: float, size: int, fill: tuple[int, int, int],
-               *, max_width: float, bold: bool = False) -> int:
-    """Lay ``words`` out from (x, y), wrapping at ``max_width`` pixels; returns the number of lines."""
-    space = font(size).getlength(" ")
-    line_height = size * 1.25
-    cursor, lines = x, 1
+def blit_words(canvas: np.ndarray, words: list[str], x: float, bottom: float, size: int,
+               fill: tuple[int, int, int], *, max_width: float, bold: bool = False) -> None:
+    """Lay ``words`` out from ``x``, wrapping at ``max_width`` pixels, with the last line ending at ``bottom``."""
+    space, line_height = font(size).getlength(" "), size * 1.25
+    placed, cursor, line = [], 0.0, 0  # (x offset, line, sprite), computed once, then drawn
     for word in words:
         sprite = text_sprite(word, size, fill, bold)
-        if cursor > x and cursor + sprite.width > x + max_width:
-            cursor, y, lines = x, y + line_height, lines + 1
-        blit(canvas, sprite, cursor, y)
+        if cursor > 0 and cursor + sprite.width > max_width:
+            cursor, line = 0.0, line + 1
+        placed.append((cursor, line, sprite))
         cursor += sprite.width + space
-    return lines
-
-
-def count_lines(words: list[str], size: int, *, max_width: float, bold: bool = False) -> int:
-    """How many lines :func:`blit_words` will use."""
-    space = font(size).getlength(" ")
-    cursor, lines = 0.0, 1
-    for word in words:
-        width = text_sprite(word, size, (0, 0, 0), bold).width
-        if cursor > 0 and cursor + width > max_width:
-            cursor, lines = 0.0, lines + 1
-        cursor += width + space
-    return lines
+    top = bottom - (line + 1) * line_height
+    for dx, row, sprite in placed:
+        blit(canvas, sprite, x + dx, top + row * line_height)
 
 
 def to_array(image: Image.Image) -> np.ndarray:

@@ -109,10 +109,8 @@ class _PointsGame(VLGymEnv):
         canvas = _table(self.image_height, self.image_width, self.cards).copy()
         size = int(min(self.image_width, self.image_height) * 0.065)
         words = ["Formula:", *(t for t in self.formula if t != BLANK)]
-        width = self.image_width * 0.92
-        lines = drawing.count_lines(words, size, max_width=width, bold=True)
-        y = self.image_height * 0.96 - lines * size * 1.25
-        drawing.blit_words(canvas, words, self.image_width * 0.04, y, size, WHITE, max_width=width, bold=True)
+        drawing.blit_words(canvas, words, self.image_width * 0.04, self.image_height * 0.96, size, WHITE,
+                           max_width=self.image_width * 0.92, bold=True)
         return canvas
 
     def _game_text(self):
