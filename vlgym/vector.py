@@ -24,10 +24,11 @@ class WorkerDiedError(RuntimeError):
 class VLGymAsyncVectorEnv(gym.vector.AsyncVectorEnv):
     """An ``AsyncVectorEnv`` over named vlgym ids that reports dead workers by env id and episode seed."""
 
-    def __init__(self, env_ids: Sequence[str], env_kwargs: dict[str, Any] | None = None, **kwargs: Any):
+    def __init__(self, env_ids: Sequence[str], env_kwargs: dict[str, Any] | None = None, *, history: int = 0,
+                 **kwargs: Any):
         self.env_ids = list(env_ids)
         kwargs_ = dict(env_kwargs or {})
-        super().__init__([EnvFactory(env_id, kwargs_) for env_id in self.env_ids], **kwargs)
+        super().__init__([EnvFactory(env_id, kwargs_, history) for env_id in self.env_ids], **kwargs)
         self._seeds: list[int | None] = [None] * self.num_envs
         self._episodes_since_seed = [0] * self.num_envs
 
@@ -76,15 +77,23 @@ class EnvFactory:
 
     env_id: str
     env_kwargs: dict[str, Any]
+    history: int = 0  # > 0: wrap in vlgym.wrappers.History(k=history)
 
     def __call__(self) -> gym.Env:
-        return gym.make(self.env_id, **self.env_kwargs)
+        env = gym.make(self.env_id, **self.env_kwargs)
+        if self.history > 0:
+            from vlgym.wrappers import History
+
+            env = History(env, self.history)
+        return env
 
 
 def make_vector_env(env_ids: str | Sequence[str], num_envs: int | None = None, *,
-                    env_kwargs: dict[str, Any] | None = None, context: str | None = "forkserver",
+                    env_kwargs: dict[str, Any] | None = None, history: int = 0, context: str | None = "forkserver",
                     **kwargs: Any) -> VLGymAsyncVectorEnv:
     """``num_envs`` copies of one id, or one worker per id in a list; extra kwargs go to AsyncVectorEnv.
+
+    ``history=k`` wraps each env in :class:`vlgym.wrappers.History` with ``k`` frames.
 
     Workers start with ``forkserver`` by default: forking a process that already renders with OpenGL
     (MiniWorld) or holds a browser (WebShop) is unsafe.
@@ -93,4 +102,4 @@ def make_vector_env(env_ids: str | Sequence[str], num_envs: int | None = None, *
         env_ids = [env_ids] * (num_envs or 1)
     elif num_envs is not None and num_envs != len(env_ids):
         raise ValueError("num_envs must match the number of ids given")
-    return VLGymAsyncVectorEnv(env_ids, env_kwargs, context=context, **kwargs)
+    return VLGymAsyncVectorEnv(env_ids, env_kwargs, history=history, context=context, **kwargs)

@@ -1,0 +1,111 @@
+"""``vlgym-train``: build tiny models, warm-start, train with VL-DAC, and run the CPU quickstart.
+
+Configs are YAML files or the names of the packaged ones (``vlgym-train configs`` lists them); anything
+after the config is a ``key=value`` override (``algo.vldac.kl_beta=0.1 env.num_envs=4``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+console = Console()
+
+ConfigArg = Annotated[str, typer.Argument(help="A YAML file, or the name of a packaged config.")]
+OverridesArg = Annotated[list[str] | None, typer.Argument(help="key=value overrides, e.g. optim.lr=1e-4")]
+PACKAGED = Path(__file__).parent / "configs"
+
+
+def config_path(name: str) -> Path:
+    path = Path(name)
+    if path.exists():
+        return path
+    packaged = PACKAGED / f"{name.removesuffix('.yaml')}.yaml"
+    if packaged.exists():
+        return packaged
+    raise typer.BadParameter(f"{name!r} is neither a file nor a packaged config ({', '.join(packaged_configs())})")
+
+
+def packaged_configs() -> list[str]:
+    return sorted(p.stem for p in PACKAGED.glob("*.yaml"))
+
+
+def _load(config: str, overrides: list[str] | None):
+    from pydantic import ValidationError
+
+    from vlgym_agents.config import load_config
+
+    try:
+        return load_config(config_path(config), overrides or [])
+    except (ValidationError, ValueError) as error:
+        console.print(f"[red]invalid configuration[/]: {error}")
+        raise typer.Exit(2) from error
+
+
+def _logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@app.command("configs")
+def configs_command():
+    """List the packaged configs."""
+    for name in packaged_configs():
+        console.print(f"{name:<14} {config_path(name)}")
+
+
+@app.command("tiny")
+def tiny_command(path: Path, arch: Annotated[str, typer.Option(help="qwen2_5_vl or idefics3")] = "qwen2_5_vl",
+                 seed: int = 0):
+    """Build a randomly initialised tiny VLM (model + processor) offline."""
+    from vlgym_agents.policy.tiny import build_tiny_vlm
+
+    console.print(f"tiny {arch} written to {build_tiny_vlm(path, arch, seed=seed)}")
+
+
+@app.command("rl")
+def rl_command(config: ConfigArg, overrides: OverridesArg = None,
+               resume: Annotated[bool, typer.Option(help="Continue from the latest checkpoint.")] = False):
+    """Train with VL-DAC (launch through `accelerate launch` for several processes/GPUs)."""
+    from vlgym_agents.train import Trainer
+
+    _logging()
+    summary = Trainer(_load(config, overrides), resume=resume).train()
+    console.print_json(json.dumps(summary))
+
+
+@app.command("sft")
+def sft_command(config: ConfigArg, overrides: OverridesArg = None,
+                output: Annotated[Path, typer.Option(help="Where the warm-started model goes.")] = Path("outputs/sft")):
+    """Warm-start on expert demonstrations; writes a model folder RL can start from."""
+    from vlgym_agents.sft import warm_start
+
+    _logging()
+    model_dir, _ = warm_start(_load(config, overrides), output, report=lambda c: console.print(c))
+    console.print(f"warm-started model: {model_dir}")
+
+
+@app.command("quickstart")
+def quickstart_command(
+    output: Annotated[Path, typer.Option(help="Report, model, logs.")] = Path("outputs/quickstart"),
+    overrides: OverridesArg = None,
+):
+    """Tiny VLM -> warm start on NumberLine -> VL-DAC on CPU -> before/after evaluation and a report."""
+    from vlgym_agents.quickstart import run_quickstart
+
+    _logging()
+    report = run_quickstart(output, overrides or [], console=console)
+    console.print(f"report: {report}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

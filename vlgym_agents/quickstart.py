@@ -1,0 +1,147 @@
+"""The CPU quickstart: a tiny VLM learns NumberLine, first from expert demonstrations, then with VL-DAC.
+
+1. build a tiny Qwen2.5-VL offline (random weights, ~0.9M parameters);
+2. warm-start it on expert demonstrations until its *sampled* answers are valid (>= 90%): it then knows the
+   answer format but still decides poorly, which leaves RL room to improve;
+3. evaluate it on held-out seeds; train it with VL-DAC (LoRA, KL to the warm-started model, value warm-up);
+   evaluate again on the same seeds;
+4. write ``report.md`` (success rates with 95% intervals), ``learning_curve.png`` and an episode GIF.
+
+NumberLine runs with ``state_in_text=True``: the positions are also written in the prompt (the picture stays).
+A tiny model trained from scratch does not learn to read digits and marker positions from pixels within
+CPU-minutes (research/learnability.md); with the state in text the demo shows the learning algorithm, not the
+vision tower's pre-training.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from vlgym_agents.cli import config_path
+from vlgym_agents.config import TrainConfig, load_config
+from vlgym_agents.policy.tiny import build_tiny_vlm
+from vlgym_agents.rollout.evaluate import play_episodes, summarize
+
+
+def evaluate_both(config: TrainConfig, policy, seeds: list[int]) -> dict[str, Any]:
+    """Held-out success with greedy decoding and with the training sampler."""
+    out = {}
+    for name, sampling in (("greedy", config.eval.sampling), ("sampled", config.sampling)):
+        episodes = play_episodes(policy, config.env, seeds, sampling, batch_size=config.eval.num_envs)
+        out[name] = summarize(episodes)
+    return out
+
+
+def learning_curve(metrics_file: Path, before: dict, after: dict, total_steps: int, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [json.loads(line) for line in metrics_file.read_text().splitlines() if line.strip()]
+    rows = [r for r in rows if "success_rate" in r]
+    figure, axis = plt.subplots(figsize=(6, 3.5), dpi=120)
+    axis.plot([r["env_steps"] for r in rows], [r["success_rate"] for r in rows], color="tab:blue", alpha=0.5,
+              label="training episodes (sampled)")
+    for name, color, x in (("before", "tab:red", 0), ("after", "tab:green", total_steps)):
+        result = (before if name == "before" else after)["sampled"]
+        low, high = result["success_ci95"]
+        axis.errorbar([x], [result["success_rate"]], yerr=[[result["success_rate"] - low],
+                      [high - result["success_rate"]]], fmt="o", color=color, capsize=4,
+                      label=f"held-out, {name} RL (95% CI)")
+    axis.set_xlabel("environment steps")
+    axis.set_ylabel("success rate")
+    axis.set_ylim(0, 1.02)
+    axis.set_title("VL-DAC on NumberLine (tiny VLM, CPU)")
+    axis.legend(loc="lower right", fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+
+
+def _row(name: str, result: dict) -> str:
+    low, high = result["success_ci95"]
+    return (f"| {name} | {result['success_rate']:.3f} [{low:.3f}, {high:.3f}] | {result['mean_return']:.2f} | "
+            f"{result['mean_length']:.2f} | {result['invalid_action_rate']:.3f} |")
+
+
+def write_report(path: Path, config: TrainConfig, warm: dict, before: dict, after: dict, timings: dict) -> None:
+    episodes = before["greedy"]["episodes"]
+    lines = [
+        "# vlgym quickstart: VL-DAC on NumberLine with a tiny VLM (CPU)", "",
+        f"Env `{config.env.id}` with `state_in_text=True` (the positions are also in the prompt; the picture "
+        "stays). Model: a tiny Qwen2.5-VL built offline with random weights.", "",
+        f"Warm start: {warm['demonstrations']} expert steps, stopped after {warm['checks'][-1]['step']} steps "
+        f"when sampled answers were valid {1 - warm['checks'][-1]['invalid_action_rate']:.1%} of the time.", "",
+        f"Held-out evaluation: {episodes} episodes, seeds {config.eval.seed_start}.."
+        f"{config.eval.seed_start + episodes - 1}; success rate with 95% Wilson intervals.", "",
+        "| policy | success [95% CI] | mean return | mean length | invalid answers |", "|---|---|---|---|---|",
+        _row("warm start, greedy", before["greedy"]), _row("warm start, sampled", before["sampled"]),
+        _row("after VL-DAC, greedy", after["greedy"]), _row("after VL-DAC, sampled", after["sampled"]), "",
+        f"VL-DAC: {config.run.total_env_steps} env steps, {config.env.num_envs} envs, sampling temperature "
+        f"{config.sampling.temperature}.", "",
+        "Wall time: " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()), "",
+        "![learning curve](learning_curve.png)", "", "An episode of the trained policy: `episode.gif`.",
+    ]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def run_quickstart(output: str | Path, overrides: list[str], *, console: Console | None = None) -> Path:
+    """The whole pipeline (see the module docstring); returns the report's path."""
+    import torch
+
+    from vlgym_agents.policy.vlm import VLMPolicy
+    from vlgym_agents.sft import warm_start
+    from vlgym_agents.train import Trainer
+
+    console = console or Console()
+    output = Path(output)
+    output.mkdir(parents=True, exist_ok=True)
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    config = load_config(config_path("quickstart"), [f"run.output_dir={output / 'rl'}", *overrides])
+    if config.run.torch_threads:
+        torch.set_num_threads(config.run.torch_threads)
+    tiny = build_tiny_vlm(output / "tiny_model", "qwen2_5_vl", seed=config.run.seed)
+    sft_config = config.model_copy(update={"model": config.model.model_copy(update={"path": str(tiny), "lora": None})})
+    console.print("[bold]1/4[/] warm start on expert demonstrations")
+    model_dir, warm = warm_start(sft_config, output / "warm_start", report=lambda c: console.print(
+        f"  step {c['step']}: sampled valid {1 - c['invalid_action_rate']:.2f}, success {c['success_rate']:.2f}"))
+    timings["warm start"] = time.perf_counter() - started
+    config = config.model_copy(update={"model": config.model.model_copy(update={"path": str(model_dir)})})
+    seeds = list(range(config.eval.seed_start, config.eval.seed_start + config.eval.episodes))
+
+    console.print("[bold]2/4[/] held-out evaluation of the warm-started policy")
+    mark = time.perf_counter()
+    before = evaluate_both(config, VLMPolicy(config.model), seeds)
+    timings["evaluation before"] = time.perf_counter() - mark
+    console.print(f"  success: greedy {before['greedy']['success_rate']:.3f}, "
+                  f"sampled {before['sampled']['success_rate']:.3f}")
+
+    console.print("[bold]3/4[/] VL-DAC")
+    mark = time.perf_counter()
+    trainer = Trainer(config.model_copy(update={"eval": config.eval.model_copy(update={"episodes": 0})}))
+    trainer.train()
+    timings["VL-DAC"] = time.perf_counter() - mark
+
+    console.print("[bold]4/4[/] held-out evaluation of the trained policy")
+    mark = time.perf_counter()
+    after = evaluate_both(config, trainer.unwrapped, seeds)
+    play_episodes(trainer.unwrapped, config.env, seeds[:1], config.eval.sampling, record_dir=output / "episode")
+    gif = next((output / "episode").rglob("episode.gif"))
+    (output / "episode.gif").write_bytes(gif.read_bytes())
+    timings["evaluation after"] = time.perf_counter() - mark
+    timings["total"] = time.perf_counter() - started
+    learning_curve(output / "rl" / "metrics.jsonl", before, after, config.run.total_env_steps,
+                   output / "learning_curve.png")
+    (output / "results.json").write_text(json.dumps({"warm_start": warm, "before": before, "after": after,
+                                                      "timings_s": timings}, indent=2))
+    report = output / "report.md"
+    write_report(report, config, warm, before, after, timings)
+    console.print(report.read_text())
+    return report

@@ -1,0 +1,244 @@
+"""Batched rollouts: many environments step in worker processes, the policy answers all of them in one batch.
+
+Every step, the collector builds one prompt per environment, generates all answers in a single batched call,
+scores them (old log-probs, values, reference log-probs) in one batched forward each, and sends the answers as
+text actions to the vector env. Episodes run on across ``collect`` calls, so a rollout of T steps per env is
+just the next T steps of each stream.
+
+Episode seeds come from one cursor: episode k (counted over all envs and ranks) is reset with seed
+``seed_start + k * world_size + rank``, so ranks never share an episode, runs are reproducible, and a
+checkpoint can store the cursor. Unparseable answers are handled by the env (its invalid-action outcome) and
+counted here; nothing is ever replaced by a random action. A worker process that dies is replaced: the
+vector env is rebuilt, the cut episodes end as truncations, and training goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import gymnasium as gym
+import numpy as np
+import torch
+from gymnasium.vector import AutoresetMode
+from pydantic import BaseModel, ConfigDict, Field
+
+from vlgym.core.parsing import extract_candidate
+from vlgym.vector import EnvFactory, WorkerDiedError, make_vector_env
+from vlgym_agents.policy.sampling import Sampling
+from vlgym_agents.policy.vlm import Prompt, VLMPolicy
+
+log = logging.getLogger(__name__)
+
+
+class EnvSettings(BaseModel):
+    """Which environment, how many copies, and where episode seeds start."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+    num_envs: int = Field(8, ge=1)
+    history: int = Field(0, ge=0, description="k > 0: show the last k frames (vlgym.wrappers.History)")
+    vector: Literal["async", "sync"] = "async"
+    seed_start: int = Field(0, ge=0)
+    number_actions: bool = False
+
+
+@dataclass
+class StepRecord:
+    """One environment step as the update needs it."""
+
+    prompt: Prompt
+    tokens: torch.Tensor  # (n,) generated ids up to and including end-of-turn
+    old_log_probs: torch.Tensor  # (n,)
+    ref_log_probs: torch.Tensor  # (n,)
+    value: float
+    reward: float = 0.0
+    terminated: bool = False
+    truncated: bool = False
+    final_value: float = 0.0  # V(final observation) when truncated
+    advantage: float = 0.0
+    ret: float = 0.0
+
+
+@dataclass
+class Episode:
+    seed: int
+    ret: float = 0.0
+    length: int = 0
+    parse_failures: int = 0
+    invalid_actions: int = 0
+    success: bool = False
+    score: float = 0.0
+
+
+@dataclass
+class Rollout:
+    """T consecutive steps of each env (``steps[i]``), V of the observation after each stream, finished episodes."""
+
+    steps: list[list[StepRecord]]
+    last_values: list[float]
+    episodes: list[Episode] = field(default_factory=list)
+    generated_tokens: int = 0
+    worker_restarts: int = 0
+
+
+def is_well_formed(answer: str) -> bool:
+    """The answer is a JSON object with an ``action`` field (the prompt's format), valid action or not."""
+    return extract_candidate(answer)[1] == "json"
+
+
+def split_infos(infos: dict[str, Any], num_envs: int) -> list[dict[str, Any]]:
+    """Vector-env info (arrays with ``_key`` masks) to one dict per env (only the keys that env reported)."""
+    out: list[dict[str, Any]] = [{} for _ in range(num_envs)]
+    for key, values in infos.items():
+        if key.startswith("_"):
+            continue
+        present = infos.get(f"_{key}", np.ones(num_envs, dtype=bool))
+        for i in range(num_envs):
+            if present[i]:
+                out[i][key] = values[i]
+    return out
+
+
+def split_obs(obs: dict[str, Any], num_envs: int) -> list[dict[str, Any]]:
+    return [{key: value[i] for key, value in obs.items()} for i in range(num_envs)]
+
+
+class Collector:
+    """Steps ``settings.num_envs`` copies of an env with a policy; see the module docstring."""
+
+    def __init__(self, settings: EnvSettings, policy: VLMPolicy, sampling: Sampling, *, rank: int = 0,
+                 world_size: int = 1, with_reference: bool = True):
+        self.settings, self.policy, self.sampling = settings, policy, sampling
+        self.rank, self.world_size, self.with_reference = rank, world_size, with_reference
+        self.seed_cursor = 0
+        self.envs: gym.vector.VectorEnv | None = None
+        self.obs: list[dict[str, Any]] = []
+        self.infos: list[dict[str, Any]] = []
+        self.episodes: list[Episode] = []
+
+    # -- env management ------------------------------------------------------------------------------------
+    def _make_envs(self) -> gym.vector.VectorEnv:
+        s = self.settings
+        if s.vector == "sync":
+            factory = EnvFactory(s.id, dict(s.kwargs), s.history)
+            return gym.vector.SyncVectorEnv([factory] * s.num_envs, autoreset_mode=AutoresetMode.DISABLED)
+        return make_vector_env(s.id, s.num_envs, env_kwargs=dict(s.kwargs), history=s.history,
+                               autoreset_mode=AutoresetMode.DISABLED)
+
+    def next_seed(self) -> int:
+        seed = self.settings.seed_start + self.seed_cursor * self.world_size + self.rank
+        self.seed_cursor += 1
+        return seed
+
+    def _reset(self, which: Sequence[int]) -> None:
+        n = self.settings.num_envs
+        seeds: list[int | None] = [None] * n
+        for i in which:
+            seeds[i] = self.next_seed()
+        mask = np.zeros(n, dtype=bool)
+        mask[list(which)] = True
+        obs, infos = self.envs.reset(seed=seeds, options={"reset_mask": mask})
+        obs_list, info_list = split_obs(obs, n), split_infos(infos, n)
+        for i in which:
+            self.obs[i], self.infos[i] = obs_list[i], info_list[i]
+            self.episodes[i] = Episode(seed=seeds[i])
+
+    def start(self) -> None:
+        """Start (or restart) the workers and a fresh episode in every env."""
+        if self.envs is not None:
+            self.envs.close()
+        self.envs = self._make_envs()
+        n = self.settings.num_envs
+        self.obs, self.infos = [{} for _ in range(n)], [{} for _ in range(n)]
+        self.episodes = [Episode(seed=-1) for _ in range(n)]
+        self._reset(range(n))
+
+    def close(self) -> None:
+        if self.envs is not None:
+            self.envs.close()
+            self.envs = None
+
+    # -- acting ----------------------------------------------------------------------------------------------
+    def prompts(self, indices: Sequence[int] | None = None) -> list[Prompt]:
+        indices = range(self.settings.num_envs) if indices is None else indices
+        return [self.policy.prompt(self.obs[i], self.infos[i], number_actions=self.settings.number_actions)
+                for i in indices]
+
+    @torch.no_grad()
+    def collect(self, steps_per_env: int) -> Rollout:
+        """The next ``steps_per_env`` steps of every env."""
+        if self.envs is None:
+            self.start()
+        n = self.settings.num_envs
+        rollout = Rollout(steps=[[] for _ in range(n)], last_values=[0.0] * n)
+        for _ in range(steps_per_env):
+            self._step(rollout)
+        rollout.last_values = self.policy.values(self.policy.encode(self.prompts())).tolist()
+        return rollout
+
+    def _step(self, rollout: Rollout) -> None:
+        n, policy = self.settings.num_envs, self.policy
+        prompts = self.prompts()
+        batch = policy.encode(prompts)
+        generation = policy.generate(batch, self.sampling)
+        old_log_probs, values = policy(batch, generation.tokens, generation.mask, self.sampling)
+        ref_log_probs = (policy.reference_log_probs(batch, generation.tokens, generation.mask, self.sampling)
+                         if self.with_reference else old_log_probs)
+        rollout.generated_tokens += int(generation.mask.sum())
+        try:
+            obs, rewards, terminated, truncated, infos = self.envs.step(tuple(generation.texts))
+        except WorkerDiedError as error:
+            self._recover(rollout, error)
+            return
+        obs_list, info_list = split_obs(obs, n), split_infos(infos, n)
+        records = []
+        for i in range(n):
+            length = int(generation.mask[i].sum())
+            record = StepRecord(prompt=prompts[i], tokens=generation.tokens[i, :length].cpu(),
+                                old_log_probs=old_log_probs[i, :length].cpu(),
+                                ref_log_probs=ref_log_probs[i, :length].cpu(), value=float(values[i]),
+                                reward=float(rewards[i]), terminated=bool(terminated[i]),
+                                truncated=bool(truncated[i]) and not bool(terminated[i]))
+            rollout.steps[i].append(record)
+            records.append(record)
+            self.obs[i], self.infos[i] = obs_list[i], info_list[i]
+            self._count(self.episodes[i], info_list[i], record.reward, generation.texts[i])
+        truncated_now = [i for i in range(n) if records[i].truncated]
+        if truncated_now:  # bootstrap from the value of the observation the time limit cut the episode at
+            final_values = policy.values(policy.encode(self.prompts(truncated_now)))
+            for i, value in zip(truncated_now, final_values.tolist(), strict=True):
+                records[i].final_value = value
+        done = [i for i in range(n) if records[i].terminated or records[i].truncated]
+        if done:
+            for i in done:
+                episode = self.episodes[i]
+                episode.success = bool(self.infos[i].get("success", False))
+                episode.score = float(self.infos[i].get("score", 0.0))
+                rollout.episodes.append(episode)
+            self._reset(done)
+
+    @staticmethod
+    def _count(episode: Episode, info: dict[str, Any], reward: float, answer: str) -> None:
+        episode.ret += reward
+        episode.length += 1
+        episode.invalid_actions += not info.get("action_valid", True)
+        episode.parse_failures += not is_well_formed(answer)
+
+    def _recover(self, rollout: Rollout, error: WorkerDiedError) -> None:
+        """A worker died mid-step: end every running episode as a truncation at its last observation."""
+        log.warning("%s; restarting the environments with fresh episodes", error)
+        rollout.worker_restarts += 1
+        cut = [i for i in range(self.settings.num_envs) if rollout.steps[i]]
+        if cut:
+            values = self.policy.values(self.policy.encode(self.prompts(cut))).tolist()
+            for i, value in zip(cut, values, strict=True):
+                last = rollout.steps[i][-1]
+                if not (last.terminated or last.truncated):
+                    last.truncated, last.final_value = True, value
+        self.envs = None  # the vector env closed itself when it reported the dead worker
+        self.start()

@@ -1,0 +1,120 @@
+"""Warm start: supervised fine-tuning on expert demonstrations, in the answer format RL uses.
+
+Demonstrations come straight from ``env.unwrapped.expert_action()``: each step is the prompt the policy would
+see and the answer ``{"thoughts": ..., "action": <expert action>}``. Training is teacher-forced cross-entropy
+on the answer tokens (and the end-of-turn token). Every ``check_every`` steps the policy plays a few episodes
+with the RL sampling parameters, and training stops as soon as its *sampled* answers are valid often enough:
+greedy decoding hides a format that is right at the argmax but still too uncertain to sample (see
+research/learnability.md), and stopping early leaves RL room to improve.
+
+The result is a plain model folder (a LoRA adapter, if any, is merged), which RL then loads as its base model
+and KL reference.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from vlgym.prompts import format_answer
+from vlgym_agents.config import TrainConfig
+from vlgym_agents.policy.sampling import Sampling
+from vlgym_agents.policy.vlm import Prompt, VLMPolicy
+from vlgym_agents.rollout.evaluate import make_env, play_episodes, summarize
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Demonstration:
+    prompt: Prompt
+    answer: str
+
+
+def collect_demonstrations(policy: VLMPolicy, config: TrainConfig) -> list[Demonstration]:
+    """``config.sft.demos`` expert steps from episodes seeded from ``config.sft.seed_start`` upward."""
+    settings, sft = config.env, config.sft
+    env = make_env(settings)
+    demos: list[Demonstration] = []
+    seed = sft.seed_start
+    try:
+        while len(demos) < sft.demos:
+            obs, info = env.reset(seed=seed)
+            seed += 1
+            done = False
+            while not done and len(demos) < sft.demos:
+                action = env.unwrapped.expert_action()
+                demos.append(Demonstration(policy.prompt(obs, info, number_actions=settings.number_actions),
+                                           format_answer(action, sft.thoughts)))
+                obs, _, terminated, truncated, info = env.step(action)
+                done = terminated or truncated
+    finally:
+        env.close()
+    return demos
+
+
+def answer_tokens(policy: VLMPolicy, answers: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-padded ids of each answer followed by the end-of-turn token, and their mask."""
+    tokenizer = policy.processor.tokenizer
+    end = policy.eos_token_ids[0] if tokenizer.eos_token_id is None else tokenizer.eos_token_id
+    ids = [tokenizer(a, add_special_tokens=False)["input_ids"] + [end] for a in answers]
+    width = max(len(x) for x in ids)
+    tokens = torch.full((len(ids), width), policy.pad_token_id, dtype=torch.long)
+    mask = torch.zeros((len(ids), width), dtype=torch.bool)
+    for row, x in enumerate(ids):
+        tokens[row, : len(x)] = torch.as_tensor(x)
+        mask[row, : len(x)] = True
+    return tokens.to(policy.device), mask.to(policy.device)
+
+
+def sft_loss(policy: VLMPolicy, demos: list[Demonstration]) -> torch.Tensor:
+    """Mean negative log-likelihood per answer token."""
+    batch = policy.encode([d.prompt for d in demos])
+    tokens, mask = answer_tokens(policy, [d.answer for d in demos])
+    log_probs, _ = policy(batch, tokens, mask, Sampling(), with_values=False)
+    return -(log_probs * mask).sum() / mask.sum()
+
+
+def warm_start(config: TrainConfig, output_dir: str | Path, *, report=None) -> tuple[Path, dict]:
+    """Run the warm start; returns the model folder and a summary of each check (also written as JSON)."""
+    output_dir = Path(output_dir)
+    sft = config.sft
+    random.seed(config.run.seed)
+    torch.manual_seed(config.run.seed)
+    policy = VLMPolicy(config.model)
+    demos = collect_demonstrations(policy, config)
+    optimizer = torch.optim.AdamW(policy.trainable_parameters(), lr=sft.lr, betas=(0.9, 0.98), weight_decay=0.0)
+    check_seeds = list(range(sft.seed_start + 100_000, sft.seed_start + 100_000 + sft.check_episodes))
+    rng = random.Random(config.run.seed)
+    history: list[dict] = []
+    policy.train()
+    for step in range(1, sft.max_steps + 1):
+        loss = sft_loss(policy, rng.sample(demos, min(sft.batch_size, len(demos))))
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(policy.trainable_parameters(), 1.0)
+        optimizer.step()
+        if step % sft.check_every and step != sft.max_steps:
+            continue
+        check = summarize(play_episodes(policy, config.env, check_seeds, config.sampling,
+                                        batch_size=config.eval.num_envs, generator_seed=step))
+        check.update(step=step, loss=float(loss))
+        history.append(check)
+        if report:
+            report(check)
+        valid = 1.0 - check["invalid_action_rate"]
+        if valid >= sft.stop_valid_rate and (sft.stop_success_rate is None
+                                             or check["success_rate"] >= sft.stop_success_rate):
+            break
+    model_dir = output_dir / "model"
+    model = policy.model.merge_and_unload() if policy.has_adapter else policy.model
+    model.save_pretrained(model_dir)
+    policy.processor.save_pretrained(model_dir)
+    (output_dir / "sft_log.json").write_text(json.dumps(history, indent=2))
+    log.info("warm start stopped after %d steps: %s", history[-1]["step"], history[-1])
+    return model_dir, {"demonstrations": len(demos), "checks": history}
