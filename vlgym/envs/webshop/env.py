@@ -197,7 +197,7 @@ class WebShopEnv(VLGymEnv):
         page = self.site.page
         if self._frame is None or self._frame[0] is not page:
             self._frame = (page, self._get_renderer().render(page))
-        return self._frame[1]
+        return self._frame[1].copy()  # observations must not share memory (the cache keeps its own)
 
     def _get_renderer(self):
         if self._renderer is None:

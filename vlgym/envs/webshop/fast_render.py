@@ -136,7 +136,7 @@ def _results(p: _Painter, page: Page, y: float) -> None:
         width = p.text(cx + 106, cy + 8, product.asin, 14, VISITED if visited else LINK, bold=True)
         p.box(cx + 106, cy + 25, cx + 106 + width, cy + 26, VISITED if visited else LINK)
         p.paragraph(cx + 106, cy + 31, product.title, 13, INK, card_w - 116, max_lines=3, spacing=1.25)
-        p.text(cx + 106, cy + 84, product.price_text, 14, PRICE, bold=True)
+        p.text(cx + 106, cy + 84, product.price_text, 14, PRICE)
 
 
 def _item(p: _Painter, page: Page, y: float) -> None:
@@ -154,7 +154,10 @@ def _item(p: _Painter, page: Page, y: float) -> None:
     p.box(20, y, 320, y + 300, (255, 255, 255), (221, 221, 221), radius=6)
     p.picture(page.image_url, 30, y + 10, 280)
     x0, width = 340, LOGICAL_WIDTH - 360
-    ty = y
+    ty = p.paragraph(x0, y + 2, product.title, 19, INK, width, bold=True, max_lines=4, spacing=1.3) + 2
+    p.text(x0, ty, f"Price: {product.price_text}", 16, PRICE, bold=True)
+    p.text(x0, ty + 24, "Rating: N.A.", 14, MUTED)
+    ty += 50
     for name, values in product.options.items():
         p.text(x0, ty, name, 14, INK, bold=True)
         ty += 22
@@ -167,10 +170,7 @@ def _item(p: _Painter, page: Page, y: float) -> None:
             ox = p.button(ox, ty, value, size=13, fill=CHOSEN if chosen else (255, 255, 255),
                           ink=(255, 255, 255) if chosen else INK) + 8
         ty += 36
-    ty = p.paragraph(x0, ty + 4, product.title, 19, INK, width, bold=True, max_lines=4, spacing=1.3) + 4
-    p.text(x0, ty, f"Price: {product.price_text}", 16, PRICE, bold=True)
-    p.text(x0, ty + 24, "Rating: N.A.", 14, MUTED)
-    bx, by = x0, ty + 52
+    bx, by = x0, ty + 4
     for label in page.buttons[2:-1]:
         bx = p.button(bx, by, label) + 10
     p.button(x0, by + 44, "Buy Now", size=16, fill=BUY, edge=(200, 130, 20), bold=True)
