@@ -212,5 +212,23 @@ def write_contact_sheet(env_ids: list[str], path: Path, *, seed: int = 0, env_kw
     sheet.save(path)
 
 
+webshop_app = typer.Typer(help="WebShop tools.", no_args_is_help=True)
+app.add_typer(webshop_app, name="webshop")
+
+
+@webshop_app.command("serve")
+def webshop_serve(
+    seed: Annotated[int, typer.Option(help="Episode seed (picks the goal); /new moves to the next seed.")] = 0,
+    goal_index: Annotated[int | None, typer.Option(help="Goal index within the split (overrides the seed).")] = None,
+    host: Annotated[str, typer.Option(help="Address to bind; other than 127.0.0.1 exposes the shop.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (0: any free port).")] = 3000,
+    kwarg: KwargOption = None,
+):
+    """Serve the WebShop env as a local web application that a person can use in a browser."""
+    from vlgym.envs.webshop.server import serve
+
+    serve(host, port, seed=seed, goal_index=goal_index, **_kwargs(kwarg))
+
+
 if __name__ == "__main__":
     app()

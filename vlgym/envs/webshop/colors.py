@@ -41,4 +41,5 @@ PALETTE: dict[str, tuple[int, int, int]] = {
     "gold": (212, 175, 55), "rose gold": (220, 160, 140), "ivory": (250, 245, 225), "walnut": (100, 65, 40),
     "natural oak": (200, 160, 110), "espresso": (60, 40, 30), "nude": (220, 180, 150), "plum": (110, 40, 80),
     "burgundy": (110, 20, 40), "mauve": (180, 130, 150), "denim blue": (70, 100, 140), "cream": (245, 235, 205),
+    "sand": (214, 190, 150), "caramel": (180, 110, 50),
 }

@@ -44,7 +44,7 @@ class Shop:
 
     def act(self, action: str) -> bool:
         """Play ``action`` if it is available now; returns whether it was."""
-        if self.env._episode_over or not self.env.site.is_valid(action):
+        if self.env.terminated or self.env.truncated or not self.env.site.is_valid(action):
             return False
         self.env.step(action)
         return True
