@@ -11,6 +11,7 @@ Selenium is given the driver's path, so Selenium Manager never downloads anythin
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import os
 import shutil
@@ -79,10 +80,8 @@ class _Browser:
 
     @staticmethod
     def shut_down(driver, profile: str) -> None:
-        try:
+        with contextlib.suppress(Exception):  # already dead: nothing left to stop
             driver.quit()
-        except Exception:  # already dead: nothing left to stop
-            pass
         shutil.rmtree(profile, ignore_errors=True)
 
 

@@ -118,7 +118,7 @@ class WebShopEnv(VLGymEnv):
             raise ValueError(f"reward_compat must be 'original' or 'values', got {reward_compat!r}")
         if nouns not in NOUN_EXTRACTORS:
             raise ValueError(f"nouns must be one of {tuple(NOUN_EXTRACTORS)}, got {nouns!r}")
-        if not 1 <= int(step_limit):
+        if int(step_limit) < 1:
             raise ValueError(f"step_limit must be at least 1, got {step_limit}")
         if catalog == "synthetic" and not 10 <= int(num_products) <= 100_000:
             raise ValueError(f"num_products must be between 10 and 100000, got {num_products}")

@@ -37,10 +37,14 @@ def _choices(site: Site) -> dict[str, str]:
     picks = {}
     for name, value in wanted:
         groups = [name] if name in product.options else list(product.options) if name is None else []
-        best = max(((similarity(normalize_color(v), normalize_color(value)), g, v)
-                    for g in groups for v in product.options[g]), default=None)
-        if best is not None and best[0] > 85 and best[1] not in picks:
-            picks[best[1]] = best[2]
+        candidates = [(g, v) for g in groups if g not in picks for v in product.options[g]]
+        if not candidates:
+            continue
+        # The exact value first; else the closest one the reward would accept (first of equals).
+        group, choice = max(candidates, key=lambda c: (c[1] == value, similarity(normalize_color(c[1]),
+                                                                                  normalize_color(value))))
+        if choice == value or similarity(normalize_color(choice), normalize_color(value)) > 85:
+            picks[group] = choice
     return picks
 
 

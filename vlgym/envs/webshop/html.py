@@ -70,14 +70,18 @@ a { text-decoration: none; color: inherit; }
 """
 
 _TEMPLATE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>WebShop{% if page.keywords %}: {{ page.keywords|join(' ') }}{% endif %}</title>
+<html lang="en"><head><meta charset="utf-8">
+<title>WebShop{% if page.keywords %}: {{ page.keywords|join(' ') }}{% endif %}</title>
 <style>{{ css|safe }}</style></head>
 <body>
-{% macro click(target, label, cls='btn') %}<a class="{{ cls }}" href="/click/{{ target|quote_path }}">{{ label }}</a>{% endmacro %}
+{% macro click(target, label, cls='btn') %}
+<a class="{{ cls }}" href="/click/{{ target|quote_path }}">{{ label }}</a>
+{% endmacro %}
 {% if page.kind == 'search' %}
 <div class="main">
 <div class="logo">WebShop</div>
-<div class="instruction" id="instruction-text"><span class="label">Instruction:</span><span>{{ page.instruction }}</span></div>
+<div class="instruction" id="instruction-text"><span class="label">Instruction:</span>
+<span>{{ page.instruction }}</span></div>
 <form class="search-form" action="/search" method="get"><input type="text" id="search_input" name="q" autofocus>
 <button class="btn btn-buy" type="submit">Search</button></form>
 </div>
@@ -85,9 +89,11 @@ _TEMPLATE = """<!DOCTYPE html>
 <div class="bar"></div>
 <div class="main">
 {% if page.kind != 'done' %}
-<div class="instruction" id="instruction-text"><span class="label">Instruction:</span><span>{{ page.instruction }}</span></div>
+<div class="instruction" id="instruction-text"><span class="label">Instruction:</span>
+<span>{{ page.instruction }}</span></div>
 <div class="nav">{{ click('back to search', 'Back to Search') }}
-{% if page.kind == 'results' %}<span class="page-info">Page {{ page.page_number }} (Total results: {{ page.total }})</span>
+{% if page.kind == 'results' %}
+<span class="page-info">Page {{ page.page_number }} (Total results: {{ page.total }})</span>
 {% for b in page.buttons[1:] %}{{ click(b|lower, b) }}{% endfor %}
 {% else %}{{ click('< prev', '< Prev') }}{% endif %}
 </div>
@@ -109,13 +115,15 @@ _TEMPLATE = """<!DOCTYPE html>
 <div class="actions">{% for b in page.buttons[2:-1] %}{{ click(b|lower, b) }}{% endfor %}
 {{ click('buy now', 'Buy Now', 'btn btn-buy') }}</div></div></div>
 {% elif page.kind == 'sub_page' %}
-{% if page.sub_page in ('features', 'attributes') %}<ul class="lines">{% for line in lines %}<li>{{ line }}</li>{% endfor %}</ul>
+{% if page.sub_page in ('features', 'attributes') %}
+<ul class="lines">{% for line in lines %}<li>{{ line }}</li>{% endfor %}</ul>
 {% else %}<div class="lines">{% for line in lines %}<p>{{ line }}</p>{% endfor %}</div>{% endif %}
 {% else %}
 <div class="thanks">Thank you for shopping with us!</div>
 <div class="group-name">Purchased</div>
 <div class="done-item"><img alt="" src="{{ image(page.image_url) }}"><div>
-<div class="product-link">{{ page.purchase.product.asin }}</div><div class="item-title">{{ page.purchase.product.title }}</div>
+<div class="product-link">{{ page.purchase.product.asin }}</div>
+<div class="item-title">{{ page.purchase.product.title }}</div>
 <div class="rating">{{ options_json }}</div></div></div>
 <div class="group-name">Your score (min 0.0, max 1.0)</div><div class="score">{{ page.purchase.reward.reward }}</div>
 {% if interactive %}<p><a class="btn" href="/new">New episode</a></p>{% endif %}

@@ -64,11 +64,11 @@ class RewardInfo:
 
 
 # ----------------------------------------------------------------------------------------------- nouns
-_STOPWORDS = frozenset(
+_STOPWORD_LIST = (
     "a an and are as at be by for from in into is it its of on or s the to with without w pcs pc x set "
-    "pack count inch inches oz fl ounce pound lb".split()
+    "pack count inch inches oz fl ounce pound lb"
 )
-_NOT_NOUNS = frozenset(
+_ADJECTIVE_LIST = (
     "new best premium soft classic casual modern lightweight breathable cushioned athletic rugged durable "
     "warm insulated quilted thick elegant flowy boho floral stretchy slim high low waisted mid compact bold "
     "matte velvet creamy pigmented glossy quick dry shimmer neutral smoky bright fast silent ergonomic "
@@ -77,8 +77,10 @@ _NOT_NOUNS = frozenset(
     "vintage small rich organic smooth artisan dark medium bold single healthy chewy crunchy soft baked "
     "calming caffeine free soothing refreshing cold pressed imported robust roasted salted unsalted deluxe "
     "relaxed fit everyday outdoor all natural dense travel salon full dual large extra heavy duty quiet "
-    "men mens women womens unisex".split()
-) | frozenset(COLOR_WORDS)
+    "men mens women womens unisex"
+)
+_STOPWORDS = frozenset(_STOPWORD_LIST.split())
+_NOT_NOUNS = frozenset(_ADJECTIVE_LIST.split()) | frozenset(COLOR_WORDS)
 _WORD = re.compile(r"[a-z][a-z0-9\-]*")
 
 
@@ -111,10 +113,8 @@ def type_reward(product, goal, nouns: Callable[[str], list[str]] = heuristic_nou
     wanted = {c.strip() for c in goal.product_category.split("›")}
     category_match = len(bought & wanted) >= 2
     desired = nouns(goal.name)
-    if desired:  # the denominator counts repeated nouns; the overlap is a set, as in the original
-        title_score = len(set(nouns(product.title)) & set(desired)) / len(desired)
-    else:
-        title_score = 0.2
+    # The denominator counts repeated nouns; the overlap is a set, as in the original.
+    title_score = len(set(nouns(product.title)) & set(desired)) / len(desired) if desired else 0.2
     r_type = 1.0
     if not (query_match or category_match or title_score > 0.2):
         r_type = 0.5

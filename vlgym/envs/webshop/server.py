@@ -57,7 +57,7 @@ class _Handler(BaseHTTPRequestHandler):
     shop: Shop  # set on the subclass that make_server builds
     server_version = "vlgym-webshop"
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         try:
             self._route()
         except Exception:  # a bug must not leak a traceback to the page
