@@ -15,6 +15,7 @@ import contextlib
 import io
 import os
 import shutil
+import signal
 import tempfile
 import weakref
 
@@ -44,25 +45,30 @@ def find_chromium() -> tuple[str | None, str | None]:
     return browser, driver
 
 
+def start_chromium(profile: str):
+    """A headless Chromium WebDriver with a private profile directory (also used by the server's tests)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    binary, driver_path = find_chromium()
+    if not binary or not driver_path:
+        raise RuntimeError("renderer='browser' needs Chromium and chromedriver (Debian: apt-get install chromium "
+                           "chromium-driver), or use renderer='fast'")
+    options = Options()
+    options.binary_location = binary
+    for flag in (*_FLAGS, f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    return webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+
+
 class _Browser:
     """A running Chromium + chromedriver pair with a private profile directory."""
 
     def __init__(self, width: int, height: int):
-        from selenium import webdriver
-        from selenium.webdriver.chrome.options import Options
-        from selenium.webdriver.chrome.service import Service
-
-        binary, driver_path = find_chromium()
-        if not binary or not driver_path:
-            raise RuntimeError("renderer='browser' needs Chromium and chromedriver (Debian: apt-get install chromium "
-                               "chromium-driver), or use renderer='fast'")
         self.profile = tempfile.mkdtemp(prefix="vlgym-chromium-")
-        options = Options()
-        options.binary_location = binary
-        for flag in (*_FLAGS, f"--user-data-dir={self.profile}"):
-            options.add_argument(flag)
         try:
-            self.driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+            self.driver = start_chromium(self.profile)
         except Exception:
             shutil.rmtree(self.profile, ignore_errors=True)
             raise
@@ -78,11 +84,28 @@ class _Browser:
         shot = self.driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "optimizeForSpeed": True})
         return Image.open(io.BytesIO(base64.b64decode(shot["data"]))).convert("RGB")
 
-    @staticmethod
-    def shut_down(driver, profile: str) -> None:
-        with contextlib.suppress(Exception):  # already dead: nothing left to stop
-            driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
+
+def stop_chromium(driver, profile: str) -> None:
+    """Quit ``driver``, kill what is left of its browser, and remove its profile directory."""
+    with contextlib.suppress(Exception):  # already dead: nothing left to stop
+        driver.quit()
+    _kill_leftovers(profile)
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+def _kill_leftovers(profile: str) -> None:
+    """Kill the Chromium processes of ``profile`` that outlived their driver (a driver that died cannot quit
+    them). Only processes started with this renderer's unique profile directory are touched."""
+    marker = f"--user-data-dir={profile}".encode()
+    for entry in os.scandir("/proc") if os.path.isdir("/proc") else ():
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/cmdline", "rb") as f:
+                if marker in f.read():
+                    os.kill(int(entry.name), signal.SIGKILL)
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
 
 
 class BrowserRenderer:
@@ -98,17 +121,18 @@ class BrowserRenderer:
         self.close()
         browser = _Browser(self.width, self.height)
         self._browser = browser
-        self._finalizer = weakref.finalize(self, _Browser.shut_down, browser.driver, browser.profile)
+        self._finalizer = weakref.finalize(self, stop_chromium, browser.driver, browser.profile)
         self.starts += 1
         return browser
 
     def render(self, page: Page) -> np.ndarray:
         from selenium.common.exceptions import WebDriverException
+        from urllib3.exceptions import HTTPError
 
         html = render_html(page)
         try:
             image = (self._browser or self._start()).screenshot(html)
-        except (WebDriverException, ConnectionError, OSError):
+        except (WebDriverException, HTTPError, OSError):
             # The browser or its driver died (crash, killed, out of memory): start a new one, once.
             image = self._start().screenshot(html)
         if image.size != (self.width, self.height):  # rounding of the device scale factor
