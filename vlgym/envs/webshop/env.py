@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from functools import lru_cache
 from typing import Any
 
@@ -16,9 +17,10 @@ from vlgym.envs.webshop.expert import expert_action, suggested_query
 from vlgym.envs.webshop.reward import NOUN_EXTRACTORS
 from vlgym.envs.webshop.search import SearchEngine
 from vlgym.envs.webshop.site import DONE, Site
-from vlgym.envs.webshop.text import TEXT_STYLES
+from vlgym.envs.webshop.text import TEXT_STYLES, rich_text
 
 RENDERERS = ("browser", "fast")
+FRAME_CACHE_SIZE = 8
 _TYPED_SEARCH = re.compile(r"search\[[^\[\]]*\S[^\[\]]*\]")
 
 
@@ -136,7 +138,7 @@ class WebShopEnv(VLGymEnv):
                          compat=reward_compat, nouns=NOUN_EXTRACTORS[nouns])
         self.renderer_name, self.observation_mode, self.step_limit = renderer, observation_mode, int(step_limit)
         self._renderer = None
-        self._frame: tuple[Any, np.ndarray] | None = None
+        self._frames: OrderedDict[str, np.ndarray] = OrderedDict()
         self._typed_search: str | None = None
 
     # -------------------------------------------------------------------------------------------- game
@@ -194,10 +196,17 @@ class WebShopEnv(VLGymEnv):
         return self.step_limit
 
     def _game_image(self):
-        page = self.site.page
-        if self._frame is None or self._frame[0] is not page:
-            self._frame = (page, self._get_renderer().render(page))
-        return self._frame[1].copy()  # observations must not share memory (the cache keeps its own)
+        # The last frames are kept, keyed by the page's rich text, which names everything the picture shows
+        # (strings, chosen options, visited products): going back to a page costs a copy, not a rendering.
+        key = rich_text(self.site.page)
+        frame = self._frames.get(key)
+        if frame is None:
+            frame = self._frames[key] = self._get_renderer().render(self.site.page)
+            if len(self._frames) > FRAME_CACHE_SIZE:
+                self._frames.popitem(last=False)
+        else:
+            self._frames.move_to_end(key)
+        return frame.copy()  # observations must not share memory (the cache keeps its own)
 
     def _get_renderer(self):
         if self._renderer is None:
@@ -239,5 +248,5 @@ class WebShopEnv(VLGymEnv):
         if self._renderer is not None:
             self._renderer.close()
             self._renderer = None
-        self._frame = None
+        self._frames.clear()
         super().close()

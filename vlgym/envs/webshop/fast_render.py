@@ -53,6 +53,31 @@ def _wrap(content: str, px: int, max_width: int) -> tuple[str, ...]:
     return (*lines, line) if line else tuple(lines)
 
 
+@lru_cache(maxsize=1024)
+def _button(label: str, px: int, scale: float, fill, ink, edge, bold: bool) -> Image.Image:
+    """A button with its label, drawn once per look."""
+    mask = _mask(label, px, bold)
+    pad_x, pad_y = round(12 * scale), round(6 * scale)
+    width, height = round(_width(label, px) + 2 * pad_x), round(px + 2 * pad_y + 2 * scale)
+    sprite = Image.new("RGB", (max(1, width), max(1, height)), (255, 255, 255))
+    draw = ImageDraw.Draw(sprite)
+    draw.rounded_rectangle((0, 0, width - 1, height - 1), radius=6 * scale, fill=fill, outline=edge,
+                           width=max(1, round(scale)))
+    sprite.paste(ink, (pad_x, pad_y, pad_x + mask.width, pad_y + mask.height), mask)
+    return sprite
+
+
+@lru_cache(maxsize=64)
+def _instruction_panel(instruction: str, px: int, scale: float) -> Image.Image:
+    """The yellow instruction panel (the same on every page of an episode)."""
+    height = 24 + 15 * 1.35 * len(_wrap(instruction, px, round(960 * scale))) + 14
+    painter = _Painter(round(LOGICAL_WIDTH * scale), round((height + 1) * scale))
+    painter.box(20, 0, LOGICAL_WIDTH - 20, height, NOTE, NOTE_EDGE, radius=6)
+    painter.text(32, 8, "Instruction:", 15, INK, bold=True)
+    painter.paragraph(32, 30, instruction, 15, INK, 960, spacing=1.35)
+    return painter.image
+
+
 class _Painter:
     """Drawing in logical (1024-wide) coordinates on a scaled canvas."""
 
@@ -89,10 +114,9 @@ class _Painter:
         return y
 
     def button(self, x, y, label: str, *, size=14, fill=BUTTON, ink=INK, edge=BUTTON_EDGE, bold=False) -> float:
-        width = _width(label, self.px(size)) / self.scale + 24
-        self.box(x, y, x + width, y + size + 14, fill, edge, radius=6)
-        self.text(x + 12, y + 6, label, size, ink, bold)
-        return x + width
+        sprite = _button(label, self.px(size), self.scale, fill, ink, edge, bold)
+        self.image.paste(sprite, (round(x * self.scale), round(y * self.scale)))
+        return x + sprite.width / self.scale
 
     def picture(self, url: str, x, y, size: float):
         side = max(1, round(size * self.scale))
@@ -109,11 +133,9 @@ def _header(p: _Painter, page: Page) -> float:
     else:
         p.text(LOGICAL_WIDTH / 2 - 95, 60, "WebShop", 44, INK, bold=True)
         y = 130
-    height = 24 + 15 * 1.35 * len(_wrap(page.instruction, p.px(15), round(960 * p.scale)))
-    p.box(20, y, LOGICAL_WIDTH - 20, y + height + 14, NOTE, NOTE_EDGE, radius=6)
-    p.text(32, y + 8, "Instruction:", 15, INK, bold=True)
-    end = p.paragraph(32, y + 30, page.instruction, 15, INK, 960, spacing=1.35)
-    return end + 16
+    panel = _instruction_panel(page.instruction, p.px(15), p.scale)
+    p.image.paste(panel, (0, round(y * p.scale)))
+    return y + panel.height / p.scale + 2
 
 
 def _search(p: _Painter, page: Page, y: float) -> None:
@@ -203,7 +225,7 @@ class FastRenderer:
         else:
             y = _header(painter, page)
             {SEARCH: _search, RESULTS: _results}.get(page.kind, _item)(painter, page, y)
-        return np.asarray(painter.image).copy()
+        return np.asarray(painter.image)
 
     def close(self) -> None:
         pass
