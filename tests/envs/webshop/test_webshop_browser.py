@@ -88,3 +88,13 @@ def test_a_script_in_a_search_is_shown_as_text(browser_env):
     with pytest.raises(NoAlertPresentException):
         driver.switch_to.alert  # noqa: B018 (reading the property is the check)
     assert driver.execute_script("return document.scripts.length") == 0
+
+
+def test_doctor_renders_a_webshop_frame_through_the_browser(tmp_path):
+    from PIL import Image
+
+    from vlgym.doctor import check_webshop
+
+    check = check_webshop(tmp_path)
+    assert check.ok, check.detail
+    assert "chromedriver" in check.detail and Image.open(check.frame).size == (1024, 768)

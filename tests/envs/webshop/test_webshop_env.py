@@ -183,3 +183,10 @@ def test_expert_buys_the_right_product_on_goals_of_the_test_split():
         wins += info["success"]
     env.close()
     assert n >= 100 and wins / n >= 0.95
+
+
+def test_bench_against_the_pictureless_shop():
+    from vlgym.bench import bench_against_raw
+
+    ours, raw = bench_against_raw("vlgym/WebShop-v0", seconds=0.4, rounds=2, env_kwargs=FAST)
+    assert ours.steps > 0 and raw.steps > 0 and raw.steps_per_s > ours.steps_per_s > 0

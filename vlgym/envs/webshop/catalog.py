@@ -16,7 +16,10 @@ original draws them unseeded, so its bounds change from run to run).
 from __future__ import annotations
 
 import json
+import os
+import pickle
 import random
+import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from itertools import product as cartesian
@@ -28,6 +31,14 @@ PRICE_BOUNDS = tuple(range(10, 1000, 10))
 NO_PRICE_BOUND = 1_000_000.0
 SPLIT_SEED = 233
 SPLITS = ("train", "eval", "test", "all")
+#: Synthetic catalogues of at least this many products are kept on disk after their first build.
+DISK_CACHE_MIN_PRODUCTS = 10_000
+
+
+def cache_dir() -> Path:
+    """Where built catalogues and search indexes are kept: ``$VLGYM_CACHE_DIR/webshop`` (default
+    ``~/.cache/vlgym/webshop``)."""
+    return Path(os.environ.get("VLGYM_CACHE_DIR", Path.home() / ".cache" / "vlgym")) / "webshop"
 
 
 @dataclass(frozen=True, eq=False)
@@ -209,6 +220,7 @@ class Catalog:
     prices: dict[str, float]
     goals: list[Goal]
     description: str
+    dropped_goals: int = 0  # synthetic goals left out because their own target could not satisfy them
     by_asin: dict[str, Product] = field(init=False)
     splits: dict[str, range] = field(init=False)
 
@@ -273,7 +285,30 @@ def unsolvable_goals(catalog: Catalog) -> list[Goal]:
 
 def synthetic_catalog(num_products: int = 1000, seed: int = 0) -> Catalog:
     """The seeded synthetic catalogue; goals that their own target could not satisfy are dropped (none
-    are, for the shipped taxonomy: a test checks it)."""
+    are, for the shipped taxonomy: a test checks it). Large ones are built once and then read from disk."""
+    from vlgym.envs.webshop.synthetic import GENERATOR_VERSION
+
+    if num_products < DISK_CACHE_MIN_PRODUCTS:
+        return _build_synthetic(num_products, seed)
+    path = cache_dir() / f"synthetic-v{GENERATOR_VERSION}-{num_products}-{seed}.pkl"
+    if path.is_file():
+        try:
+            with path.open("rb") as f:
+                return pickle.load(f)
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError):  # damaged or stale: rebuild
+            pass
+    catalog = _build_synthetic(num_products, seed)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as f:
+            pickle.dump(catalog, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(f.name, path)  # atomic: parallel workers never read half a file
+    except OSError:  # a read-only cache only costs the rebuild next time
+        pass
+    return catalog
+
+
+def _build_synthetic(num_products: int, seed: int) -> Catalog:
     from vlgym.envs.webshop.synthetic import SyntheticCatalog
 
     raw = SyntheticCatalog(num_products, seed)

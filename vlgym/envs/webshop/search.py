@@ -13,9 +13,9 @@ The index is built once per catalogue and kept on disk (``$VLGYM_CACHE_DIR`` or 
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import tempfile
+import time
 from collections import OrderedDict
 from pathlib import Path
 
@@ -23,7 +23,7 @@ import bm25s
 import numpy as np
 import Stemmer
 
-from vlgym.envs.webshop.catalog import Product
+from vlgym.envs.webshop.catalog import Product, cache_dir
 
 SEARCH_RETURN_N = 50
 BM25_PARAMS = {"method": "lucene", "k1": 0.9, "b": 0.4}
@@ -35,10 +35,6 @@ def document(product: Product) -> str:
     option_text = ", and ".join(f"{name}: {', '.join(values)}" for name, values in product.options.items())
     first_bullet = product.bullet_points[0] if product.bullet_points else ""
     return f"{product.title} {product.description} {first_bullet} {option_text}".lower()
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("VLGYM_CACHE_DIR", Path.home() / ".cache" / "vlgym")) / "webshop"
 
 
 class SearchEngine:
@@ -81,10 +77,10 @@ class SearchEngine:
         except OSError:  # another process won the race, or the disk is read-only: the index still works
             shutil.rmtree(staging, ignore_errors=True)
 
-    def search(self, query: str, k: int = SEARCH_RETURN_N) -> tuple[int, ...]:
+    def search(self, query: str, k: int = SEARCH_RETURN_N, *, use_cache: bool = True) -> tuple[int, ...]:
         """Indices of the (at most ``k``) best products that share a term with ``query``."""
         key = f"{k}\0{query}"
-        if key in self._recent:
+        if use_cache and key in self._recent:
             self._recent.move_to_end(key)
             return self._recent[key]
         tokens = bm25s.tokenize([query], stopwords="en", stemmer=self._stemmer, return_ids=False,
@@ -103,3 +99,14 @@ class SearchEngine:
         if len(self._recent) > 256:
             self._recent.popitem(last=False)
         return hits
+
+
+def query_latency_ms(engine: SearchEngine, queries: list[str]) -> dict[str, float]:
+    """Median, 95th percentile and maximum milliseconds per query (recent-query cache bypassed)."""
+    times = []
+    for query in queries:
+        start = time.perf_counter()
+        engine.search(query, use_cache=False)
+        times.append(1000 * (time.perf_counter() - start))
+    times.sort()
+    return {"median": times[len(times) // 2], "p95": times[int(0.95 * (len(times) - 1))], "max": times[-1]}
