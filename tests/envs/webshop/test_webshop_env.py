@@ -161,20 +161,28 @@ def test_choosing_a_colour_changes_the_picture():
 
 
 @pytest.mark.parametrize("kwargs", [{"renderer": "gpu"}, {"observation_mode": "html"}, {"split": "dev"},
-                                    {"reward_compat": "x"}, {"nouns": "x"}, {"num_products": 5},
+                                    {"reward_compat": "x"}, {"nouns": "x"}, {"goal_sampling": "x"}, {"num_products": 5},
                                     {"catalog": "official"}, {"catalog": "other"}, {"step_limit": 0}])
 def test_bad_arguments_raise(kwargs):
     with pytest.raises(ValueError):
         gym.make("vlgym/WebShop-v0", **{**FAST, **kwargs})
 
 
+def test_sequential_goal_sampling_covers_the_split():
+    env = gym.make("vlgym/WebShop-v0", split="eval", goal_sampling="sequential", **FAST)
+    n = len(env.unwrapped.goal_indices)
+    assert [env.reset(seed=s)[1]["goal_index"] for s in (0, 1, n - 1, n, n + 2)] == [0, 1, n - 1, 0, 2]
+    env.close()
+
+
 def test_expert_buys_the_right_product_on_goals_of_the_test_split():
-    env = gym.make("vlgym/WebShop-v0", split="test", **FAST)
+    env = gym.make("vlgym/WebShop-v0", split="test", goal_sampling="sequential", **FAST)
     base = env.unwrapped
     wins = 0
     n = len(base.goal_indices)
     for index in range(n):
-        env.reset(seed=index, options={"goal_index": index})
+        env.reset(seed=index)
+        assert base.goal_index == index
         done, steps = False, 0
         while not done:
             _, _, terminated, truncated, info = env.step(base.expert_action())

@@ -83,7 +83,9 @@ class WebShopEnv(VLGymEnv):
     * ``goals``: ``"synthetic"`` (default for the synthetic catalogue) or ``"human"`` (default for official).
     * ``split``: ``"all"`` (default), ``"train"``, ``"eval"`` or ``"test"`` (the original's rule: test = the
       first 500 shuffled goals, eval = the next 1000). Episodes draw goals by the original's goal weights
-      from the episode seed; ``reset(options={"goal_index": i})`` picks goal ``i`` of the split.
+      from the episode seed (``goal_sampling="weighted"``), or take goal ``seed % n`` of the split
+      (``goal_sampling="sequential"``: seeds 0..n-1 cover the split once); ``reset(options={"goal_index": i})``
+      picks goal ``i``.
     * ``renderer``: ``"browser"`` (default) or ``"fast"``; ``image_size`` ((768, 1024), as (height, width)).
     * ``observation_mode``: ``"text"`` (default), ``"text_rich"`` or ``"url"``.
     * ``step_limit`` (50), ``show_attributes`` (False: the "Attributes" button of the original's debug mode),
@@ -108,7 +110,8 @@ class WebShopEnv(VLGymEnv):
                  data_path: str | None = None, goals: str | None = None, split: str = "all",
                  renderer: str = "browser", image_size=(768, 1024), observation_mode: str = "text",
                  step_limit: int = 50, show_attributes: bool = False, search_anywhere: bool = False,
-                 reward_compat: str = "original", nouns: str = "heuristic", **kwargs: Any):
+                 reward_compat: str = "original", nouns: str = "heuristic", goal_sampling: str = "weighted",
+                 **kwargs: Any):
         super().__init__(image_size=image_size, **kwargs)
         if renderer not in RENDERERS:
             raise ValueError(f"renderer must be one of {RENDERERS}, got {renderer!r}")
@@ -118,6 +121,8 @@ class WebShopEnv(VLGymEnv):
             raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
         if reward_compat not in ("original", "values"):
             raise ValueError(f"reward_compat must be 'original' or 'values', got {reward_compat!r}")
+        if goal_sampling not in ("weighted", "sequential"):
+            raise ValueError(f"goal_sampling must be 'weighted' or 'sequential', got {goal_sampling!r}")
         if nouns not in NOUN_EXTRACTORS:
             raise ValueError(f"nouns must be one of {tuple(NOUN_EXTRACTORS)}, got {nouns!r}")
         if int(step_limit) < 1:
@@ -137,9 +142,11 @@ class WebShopEnv(VLGymEnv):
         self.site = Site(data, engine, show_attributes=show_attributes, search_anywhere=search_anywhere,
                          compat=reward_compat, nouns=NOUN_EXTRACTORS[nouns])
         self.renderer_name, self.observation_mode, self.step_limit = renderer, observation_mode, int(step_limit)
+        self.goal_sampling = goal_sampling
         self._renderer = None
         self._frames: OrderedDict[str, np.ndarray] = OrderedDict()
         self._typed_search: str | None = None
+        self._last_seed: int | None = None
 
     # -------------------------------------------------------------------------------------------- game
     def _game_reset(self, options):
@@ -147,6 +154,8 @@ class WebShopEnv(VLGymEnv):
             index = int(options["goal_index"])
             if not 0 <= index < len(self.goal_indices):
                 raise ValueError(f"goal_index must be in [0, {len(self.goal_indices)}), got {index}")
+        elif self.goal_sampling == "sequential" and self._last_seed is not None:
+            index = self._last_seed % len(self.goal_indices)
         else:
             index = int(np.searchsorted(self._cumulative_weights, self.np_random.random(), side="right"))
             index = min(index, len(self.goal_indices) - 1)
@@ -172,6 +181,10 @@ class WebShopEnv(VLGymEnv):
             reward = page.purchase.reward.reward
             return Transition(reward, terminated=True, feedback=f"You bought {page.purchase.product.asin}.")
         return Transition(0.0)
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        self._last_seed = seed
+        return super().reset(seed=seed, options=options)
 
     def step(self, action: Any):
         """As every vlgym env; a typed ``search[...]`` with any query counts as available on the search page."""
