@@ -198,3 +198,39 @@ def test_bench_against_the_pictureless_shop():
 
     ours, raw = bench_against_raw("vlgym/WebShop-v0", seconds=0.4, rounds=2, env_kwargs=FAST)
     assert ours.steps > 0 and raw.steps > 0 and raw.steps_per_s > ours.steps_per_s > 0
+
+
+def test_official_catalogue_with_human_goals_through_gym_make(tmp_path):
+    """The released layout (written here from our generator, human instructions with value-list options):
+    the env loads it, and the expert buys the right product."""
+    import json
+
+    from vlgym.envs.webshop.synthetic import SyntheticCatalog
+
+    raw = SyntheticCatalog(120, 5)
+    (tmp_path / "items_shuffle_1000.json").write_text(json.dumps(raw.items))
+    (tmp_path / "items_ins_v2_1000.json").write_text(json.dumps(raw.attributes))
+    human = {}
+    for record in raw.items:
+        info = raw.attributes[record["asin"]]
+        if "instruction" in info:
+            values = [entries[0]["value"].lower() for entries in (record["customization_options"] or {}).values()]
+            human[record["asin"]] = [{"asin": record["asin"], "instruction": info["instruction"] + ".",
+                                      "instruction_attributes": info["instruction_attributes"],
+                                      "instruction_options": values}]
+    (tmp_path / "items_human_ins.json").write_text(json.dumps(human))
+    env = gym.make("vlgym/WebShop-v0", catalog="official", data_path=str(tmp_path), num_products=0,
+                   renderer="fast", image_size=(96, 128), goal_sampling="sequential")
+    base = env.unwrapped
+    assert len(base.goal_indices) == len(human)
+    wins = 0
+    for seed in range(len(human)):
+        _, info = env.reset(seed=seed)
+        assert "." not in info["instruction"].split(", and price")[0][-1:]
+        done = False
+        while not done:
+            _, _, terminated, truncated, info = env.step(base.expert_action())
+            done = terminated or truncated
+        wins += info["success"]
+    env.close()
+    assert wins / len(human) >= 0.95, (wins, len(human))

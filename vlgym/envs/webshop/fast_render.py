@@ -168,8 +168,8 @@ def _item(p: _Painter, page: Page, y: float) -> None:
     if page.kind != ITEM:
         for e in elements(page)[4:]:
             bullet = page.sub_page in ("features", "attributes")
-            if bullet:
-                p.text(24, y, "•", 15, INK)
+            if bullet:  # a dot (the embedded font has no bullet glyph)
+                p.box(28, y + 6, 34, y + 12, INK, radius=3)
             y = p.paragraph(44 if bullet else 24, y, e.text, 15, INK, 950, spacing=1.4) + 6
         return
     product = page.product
