@@ -20,7 +20,7 @@ def test_registration_defaults():
     env = gym.make("vlgym/WebShop-v0", num_products=300)
     base = env.unwrapped
     assert base.renderer_name == "browser" and base._renderer is None  # the browser starts lazily
-    assert base.step_limit == 50 and env.spec.max_episode_steps == 50
+    assert env.spec.max_episode_steps == 50 and base.max_episode_steps == 50
     assert env.observation_space["image"].shape == (768, 1024, 3)
     assert base.observation_mode == "text" and base.invalid_action_penalty == 0.0
     env.close()
@@ -60,7 +60,7 @@ def test_contains_matching_finds_a_search_in_prose():
 
 
 def test_step_limit_truncates_with_zero_reward():
-    env = gym.make("vlgym/WebShop-v0", step_limit=4, **FAST)
+    env = gym.make("vlgym/WebShop-v0", max_episode_steps=4, **FAST)
     env.reset(seed=0)
     env.step("search[shoes]")
     for _ in range(2):
@@ -72,8 +72,11 @@ def test_step_limit_truncates_with_zero_reward():
     env.close()
 
 
-def test_default_limit_is_fifty_steps():
-    env = gym.make("vlgym/WebShop-v0", **FAST)
+@pytest.mark.parametrize("direct", [False, True])
+def test_default_limit_is_fifty_steps_with_or_without_gym_make(direct):
+    from vlgym.envs.webshop import WebShopEnv
+
+    env = WebShopEnv(**FAST) if direct else gym.make("vlgym/WebShop-v0", **FAST)
     env.reset(seed=0)
     steps, done = 0, False
     while not done:
@@ -81,6 +84,15 @@ def test_default_limit_is_fifty_steps():
         steps += 1
         done = terminated or truncated
     assert steps == 50 and truncated
+    env.close()
+
+
+def test_a_longer_limit_through_gym_make():
+    env = gym.make("vlgym/WebShop-v0", max_episode_steps=60, **FAST)
+    env.reset(seed=0)
+    for _ in range(59):
+        assert env.step("xyzzy")[3] is False
+    assert env.step("xyzzy")[3] is True
     env.close()
 
 
@@ -162,7 +174,7 @@ def test_choosing_a_colour_changes_the_picture():
 
 @pytest.mark.parametrize("kwargs", [{"renderer": "gpu"}, {"observation_mode": "html"}, {"split": "dev"},
                                     {"reward_compat": "x"}, {"nouns": "x"}, {"goal_sampling": "x"}, {"num_products": 5},
-                                    {"catalog": "official"}, {"catalog": "other"}, {"step_limit": 0}])
+                                    {"catalog": "official"}, {"catalog": "other"}])
 def test_bad_arguments_raise(kwargs):
     with pytest.raises(ValueError):
         gym.make("vlgym/WebShop-v0", **{**FAST, **kwargs})

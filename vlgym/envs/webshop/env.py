@@ -21,6 +21,7 @@ from vlgym.envs.webshop.text import TEXT_STYLES, rich_text
 
 RENDERERS = ("browser", "fast")
 FRAME_CACHE_SIZE = 8
+DEFAULT_STEP_LIMIT = 50
 _TYPED_SEARCH = re.compile(r"search\[[^\[\]]*\S[^\[\]]*\]")
 
 
@@ -73,8 +74,9 @@ class WebShopEnv(VLGymEnv):
     exactly 1.0.
 
     ## Episode end
-    Terminated by "Buy Now". Truncated after ``step_limit`` steps (default 50, as the VL-DAC configuration;
-    invalid steps count), or earlier with ``gym.make(..., max_episode_steps=N)``.
+    Terminated by "Buy Now". Truncated after ``max_episode_steps`` steps (a ``gym.make`` argument; default 50,
+    as the VL-DAC configuration; invalid steps count). The limit always applies: an env built without
+    ``gym.make`` stops after 50 steps too.
 
     ## Arguments
     * ``catalog``: ``"synthetic"`` (default; :mod:`~vlgym.envs.webshop.synthetic`) or ``"official"`` with
@@ -88,7 +90,7 @@ class WebShopEnv(VLGymEnv):
       picks goal ``i``.
     * ``renderer``: ``"browser"`` (default) or ``"fast"``; ``image_size`` ((768, 1024), as (height, width)).
     * ``observation_mode``: ``"text"`` (default), ``"text_rich"`` or ``"url"``.
-    * ``step_limit`` (50), ``show_attributes`` (False: the "Attributes" button of the original's debug mode),
+    * ``show_attributes`` (False: the "Attributes" button of the original's debug mode),
       ``search_anywhere`` (False; True accepts ``search[...]`` on every page, like the original's text env).
     * ``reward_compat``: ``"original"`` (default: dict goal options are matched as (name, value) pairs, the
       original's quirk) or ``"values"``; ``nouns``: ``"heuristic"`` (default) or ``"spacy"`` (the original's
@@ -109,7 +111,7 @@ class WebShopEnv(VLGymEnv):
     def __init__(self, *, catalog: str = "synthetic", num_products: int = 1000, catalog_seed: int = 0,
                  data_path: str | None = None, goals: str | None = None, split: str = "all",
                  renderer: str = "browser", image_size=(768, 1024), observation_mode: str = "text",
-                 step_limit: int = 50, show_attributes: bool = False, search_anywhere: bool = False,
+                 show_attributes: bool = False, search_anywhere: bool = False,
                  reward_compat: str = "original", nouns: str = "heuristic", goal_sampling: str = "weighted",
                  **kwargs: Any):
         super().__init__(image_size=image_size, **kwargs)
@@ -125,8 +127,6 @@ class WebShopEnv(VLGymEnv):
             raise ValueError(f"goal_sampling must be 'weighted' or 'sequential', got {goal_sampling!r}")
         if nouns not in NOUN_EXTRACTORS:
             raise ValueError(f"nouns must be one of {tuple(NOUN_EXTRACTORS)}, got {nouns!r}")
-        if int(step_limit) < 1:
-            raise ValueError(f"step_limit must be at least 1, got {step_limit}")
         if catalog == "synthetic" and not 10 <= int(num_products) <= 100_000:
             raise ValueError(f"num_products must be between 10 and 100000, got {num_products}")
         goals = goals or ("synthetic" if catalog == "synthetic" else "human")
@@ -141,8 +141,7 @@ class WebShopEnv(VLGymEnv):
         self._cumulative_weights = np.cumsum(weights / weights.sum())
         self.site = Site(data, engine, show_attributes=show_attributes, search_anywhere=search_anywhere,
                          compat=reward_compat, nouns=NOUN_EXTRACTORS[nouns])
-        self.renderer_name, self.observation_mode, self.step_limit = renderer, observation_mode, int(step_limit)
-        self.goal_sampling = goal_sampling
+        self.renderer_name, self.observation_mode, self.goal_sampling = renderer, observation_mode, goal_sampling
         self._renderer = None
         self._frames: OrderedDict[str, np.ndarray] = OrderedDict()
         self._typed_search: str | None = None
@@ -206,7 +205,8 @@ class WebShopEnv(VLGymEnv):
         return found[-1] if found else None
 
     def _game_step_limit(self):
-        return self.step_limit
+        # gym.make's max_episode_steps (registered: 50) is the limit; without gym.make the same default holds.
+        return DEFAULT_STEP_LIMIT if self.max_episode_steps is None else None
 
     def _game_image(self):
         # The last frames are kept, keyed by the page's rich text, which names everything the picture shows

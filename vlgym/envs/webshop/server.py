@@ -30,8 +30,8 @@ class Shop:
     """One shopper's episode: a WebShop env stepped by the pages' links."""
 
     def __init__(self, seed: int = 0, goal_index: int | None = None, **env_kwargs: Any):
-        env_kwargs.setdefault("step_limit", 10_000)  # people are not on a step budget
         self.env = WebShopEnv(renderer="fast", image_size=(64, 64), **env_kwargs)
+        self.env.max_episode_steps = 10_000  # people are not on the agents' step budget
         self.seed, self.goal_index = seed, goal_index
         self.new_episode(first=True)
 
