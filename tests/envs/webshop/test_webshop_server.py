@@ -8,6 +8,8 @@ import threading
 
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.wait import WebDriverWait
 
 from vlgym.envs.webshop.browser import start_chromium, stop_chromium
 from vlgym.envs.webshop.server import make_server
@@ -59,6 +61,14 @@ def test_a_script_in_a_search_is_escaped(server):
     get(server, "/click/back%20to%20search")
 
 
+def load_next_page(driver, element) -> None:
+    """Click ``element`` and wait until the browser shows the page the click leads to (a click does not wait
+    for the navigation it starts)."""
+    old = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(driver, 10).until(expected_conditions.staleness_of(old))
+
+
 def test_a_person_buys_the_goal_product_in_a_browser(server):
     """Selenium drives the served shop like a person: type the query, page through the results, open the
     product, pick the options, buy. The expert only says which link to click next."""
@@ -70,14 +80,14 @@ def test_a_person_buys_the_goal_product_in_a_browser(server):
             driver.get(f"http://127.0.0.1:{server.server_address[1]}/")
             box = driver.find_element(By.ID, "search_input")
             box.send_keys(shop.env.expert_action()[len("search["):-1])
-            driver.find_element(By.CSS_SELECTOR, "form button").click()
+            load_next_page(driver, driver.find_element(By.CSS_SELECTOR, "form button"))
             for _ in range(20):
                 if "Thank you for shopping with us!" in driver.page_source:
                     break
                 target = shop.env.expert_action()[len("click["):-1]
                 links = [a for a in driver.find_elements(By.TAG_NAME, "a") if a.text.lower() == target]
                 assert links, f"no link {target!r} on the page"
-                links[0].click()
+                load_next_page(driver, links[0])
             assert driver.find_element(By.CLASS_NAME, "thanks").text == "Thank you for shopping with us!"
             assert driver.find_element(By.CLASS_NAME, "score").text == "1.0"
         finally:
