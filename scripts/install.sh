@@ -15,6 +15,11 @@ case ",$extras," in
     # Mesa's EGL + software rasteriser (headless rendering), GLU (MiniWorld's camera), Xvfb as the fallback.
     apt_packages+=(libegl1 libegl-mesa0 libgl1 libgl1-mesa-dri libglu1-mesa xvfb xauth) ;;
 esac
+case ",$extras," in
+  *,webshop,*|*,all,*)
+    # Headless Chromium and its WebDriver (WebShop's browser renderer), and the fonts its pages use.
+    apt_packages+=(chromium chromium-driver fonts-dejavu-core) ;;
+esac
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

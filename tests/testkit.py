@@ -8,7 +8,8 @@ import vlgym
 from vlgym.core.registration import env_family
 
 #: Per-family gym.make arguments that keep the suite fast without changing what is tested.
-FAST_KWARGS = {"miniworld": {"image_size": (60, 80)}}
+FAST_KWARGS = {"miniworld": {"image_size": (60, 80)},
+               "webshop": {"renderer": "fast", "num_products": 200, "image_size": (192, 256)}}
 
 IDS = sorted(vlgym.list_envs())
 

@@ -212,5 +212,44 @@ def write_contact_sheet(env_ids: list[str], path: Path, *, seed: int = 0, env_kw
     sheet.save(path)
 
 
+webshop_app = typer.Typer(help="WebShop tools.", no_args_is_help=True)
+app.add_typer(webshop_app, name="webshop")
+
+
+@webshop_app.command("serve")
+def webshop_serve(
+    seed: Annotated[int, typer.Option(help="Episode seed (picks the goal); /new moves to the next seed.")] = 0,
+    goal_index: Annotated[int | None, typer.Option(help="Goal index within the split (overrides the seed).")] = None,
+    host: Annotated[str, typer.Option(help="Address to bind; other than 127.0.0.1 exposes the shop.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (0: any free port).")] = 3000,
+    kwarg: KwargOption = None,
+):
+    """Serve the WebShop env as a local web application that a person can use in a browser."""
+    from vlgym.envs.webshop.server import serve
+
+    serve(host, port, seed=seed, goal_index=goal_index, **_kwargs(kwarg))
+
+
+@webshop_app.command("search-bench")
+def webshop_search_bench(
+    num_products: Annotated[int, typer.Option(help="Synthetic catalogue size.")] = 100_000,
+    queries: Annotated[int, typer.Option(help="Goal instructions to search for.")] = 300,
+):
+    """Time the catalogue build (or cached load), the index, and BM25 queries of goal instructions."""
+    import time
+
+    from vlgym.envs.webshop.env import shop_data
+    from vlgym.envs.webshop.search import query_latency_ms
+
+    start = time.perf_counter()
+    catalog, engine = shop_data("synthetic", num_products, 0, None, "synthetic")
+    ready = time.perf_counter() - start
+    latency = query_latency_ms(engine, [g.search_text for g in catalog.goals[:queries]])
+    console.print(f"{len(catalog.products):,} products, {len(catalog.goals):,} goals: ready in {ready:.1f} s "
+                  "(built, or read from the cache)")
+    console.print(f"query ms over {min(queries, len(catalog.goals))} goals: median {latency['median']:.2f}, "
+                  f"p95 {latency['p95']:.2f}, max {latency['max']:.2f}")
+
+
 if __name__ == "__main__":
     app()

@@ -80,15 +80,19 @@ def check_alfworld(out_dir: Path | None) -> Check:
 
 
 def check_webshop(out_dir: Path | None) -> Check:
-    missing = _missing("selenium", "bm25s")
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver = shutil.which("chromedriver")
-    problems = [f"python packages missing: {', '.join(missing)} (pip install 'vlgym[webshop]')"] if missing else []
+    missing = _missing("selenium", "bm25s", "Stemmer", "jinja2")
+    if missing:
+        return Check("webshop", False, f"python packages missing: {', '.join(missing)} (pip install 'vlgym[webshop]')")
+    from vlgym.envs.webshop.browser import find_chromium
+
+    browser, driver = find_chromium()
     if not browser or not driver:
-        problems.append("chromium/chromedriver not found (Debian: apt-get install chromium chromium-driver)")
-    if problems:
-        return Check("webshop", False, "; ".join(problems))
-    return Check("webshop", True, f"selenium + {browser} + {driver}")
+        return Check("webshop", False, "chromium/chromedriver not found (Debian: apt-get install chromium "
+                                       "chromium-driver); renderer='fast' works without them")
+    check = _frame_check("webshop", "vlgym/WebShop-v0", out_dir, num_products=100)
+    if check.ok:
+        check.detail += f" through {browser} + {driver}"
+    return check
 
 
 CHECKS: list[Callable[[Path | None], Check]] = [check_cards, check_gl_backends, check_miniworld, check_alfworld,

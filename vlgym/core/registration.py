@@ -55,3 +55,5 @@ def register_all() -> None:
     for task in TASKS.values():
         register(f"vlgym/MiniWorld-{task.name}-v0", "vlgym.envs.miniworld:MiniWorldTaskEnv", family="miniworld",
                  max_episode_steps=task.time_limit, description=task.description, task=task.name)
+    register("vlgym/WebShop-v0", "vlgym.envs.webshop:WebShopEnv", family="webshop", max_episode_steps=50,
+             description="Find and buy the product an instruction describes, in a web shop seen through a browser.")
