@@ -150,21 +150,24 @@ def bench(
         output.write_text(json.dumps(results, indent=2))
 
 
-def _eval_plans(env: list[str] | None, family: str | None, manifest: str | None):
-    """What ``vlgym eval`` runs: (env id or Manifest) per env."""
+def _eval_plans(env: list[str] | None, family: str | None, manifest: str | None, split: str):
+    """What ``vlgym eval`` runs: an env id or a Manifest (whose ``split`` exists) per env."""
     from vlgym.manifest import ManifestError, default_manifest, load_manifest
 
+    if manifest is None:
+        return _env_ids(env, family)
     try:
-        if manifest is None:
-            return _env_ids(env, family)
         if manifest == "default":
-            return [default_manifest(env_id) for env_id in _env_ids(env, family)]
-        loaded = load_manifest(manifest)
+            plans = [default_manifest(env_id) for env_id in _env_ids(env, family)]
+        else:
+            plans = [load_manifest(manifest)]
+            if family or (env and env != [plans[0].env_id]):
+                raise typer.BadParameter(f"{manifest} is a manifest for {plans[0].env_id}: drop --env/--family")
+        for plan in plans:
+            plan.split(split)
     except (ManifestError, OSError) as error:
         raise typer.BadParameter(str(error)) from None
-    if family or (env and env != [loaded.env_id]):
-        raise typer.BadParameter(f"{manifest} is a manifest for {loaded.env_id}: drop --env/--family")
-    return [loaded]
+    return plans
 
 
 def _check_agents(agents: list[str]) -> None:
@@ -204,9 +207,9 @@ def eval_command(
     import time
 
     from vlgym.eval import evaluate, markdown_table
-    from vlgym.manifest import Manifest, ManifestError
+    from vlgym.manifest import Manifest
 
-    plans, agents = _eval_plans(env, family, manifest), agent or ["expert", "random"]
+    plans, agents = _eval_plans(env, family, manifest, split), agent or ["expert", "random"]
     _check_agents(agents)
     env_kwargs = _kwargs(kwarg)
 
@@ -227,8 +230,6 @@ def eval_command(
                     env_id = plan.env_id if isinstance(plan, Manifest) else plan
                     console.print(f"[yellow]skipped[/] {env_id} with {name}: {escape(str(error))}")
                     progress.advance(task, planned_episodes(plan))
-                except ManifestError as error:  # e.g. a split the manifest lacks
-                    raise typer.BadParameter(str(error)) from None
     table = Table("env", "agent", "episodes", "success", "95% CI", "score", "95% CI", "parse fail", "invalid",
                   "length")
     for result in results:

@@ -246,6 +246,7 @@ def is_parse_failure(env: gym.Env, action: Any, info: dict[str, Any]) -> bool:
 def run_episode(env: gym.Env, agent, seed: int, *, options: dict[str, Any] | None = None,
                 on_step: Callable | None = None) -> EpisodeResult:
     """Play one episode from ``reset(seed=seed, options=options)`` to its end."""
+    agent = _as_agent(agent)
     if hasattr(agent, "reset"):
         agent.reset(seed)
     obs, info = env.reset(seed=seed, options=options)
