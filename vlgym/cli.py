@@ -230,13 +230,13 @@ def eval_command(
                     env_id = plan.env_id if isinstance(plan, Manifest) else plan
                     console.print(f"[yellow]skipped[/] {env_id} with {name}: {escape(str(error))}")
                     progress.advance(task, planned_episodes(plan))
-    table = Table("env", "agent", "episodes", "success", "95% CI", "score", "95% CI", "parse fail", "invalid",
-                  "length")
+    table = Table("env", "agent", "episodes", "success", "95% CI", "score", "95% CI", "return", "parse fail",
+                  "invalid", "length")
     for result in results:
         s = result.summary()
         table.add_row(result.env_id.removeprefix("vlgym/"), escape(result.agent), str(s["episodes"]),
                       f"{s['success_rate']:.3f}", "[{:.3f}, {:.3f}]".format(*s["success_ci95"]),
-                      f"{s['mean_score']:.3f}", "[{:.3f}, {:.3f}]".format(*s["score_ci95"]),
+                      f"{s['mean_score']:.3f}", "[{:.3f}, {:.3f}]".format(*s["score_ci95"]), f"{s['mean_return']:.2f}",
                       f"{s['parse_failure_rate']:.3f}", f"{s['invalid_action_rate']:.3f}", f"{s['mean_length']:.1f}")
     console.print(table)
     console.print(f"{sum(len(r.episodes) for r in results)} episodes in {time.perf_counter() - started:.1f} s")
