@@ -191,7 +191,7 @@ def eval_command(
         help="Episode manifest (JSON) to run, or 'default': the one vlgym ships for each --env.")] = None,
     split: Annotated[str, typer.Option(help="Split of the manifest.")] = "eval",
     episodes: Annotated[int | None, typer.Option(
-        help="Episodes per (agent, env) [default: 100, or the whole manifest split; with a manifest, its first N].",
+        help="Episodes per (agent, env); default 100, or with a manifest the whole split (N: its first N).",
         show_default=False)] = None,
     seed: Annotated[int, typer.Option(help="Without a manifest: first episode seed (seed, seed+1, ...).")] = 0,
     family: Annotated[str | None, typer.Option(help="All ids of this family.")] = None,
@@ -259,7 +259,7 @@ def manifest_command(
     env_id: Annotated[str, typer.Argument(help="Env id, e.g. vlgym/GymCards-NumberLine-v0.")],
     output: Annotated[Path, typer.Option(help="Where the manifest (JSON) is written.")],
     split: Annotated[list[str] | None, typer.Option(
-        help="NAME=COUNT (repeatable), in order: consecutive seeds per split [default: eval=500, val=100].",
+        help="NAME=COUNT (repeatable), in order: consecutive seeds per split; default eval=500 val=100.",
         show_default=False)] = None,
     first_seed: Annotated[int, typer.Option(help="Seed of the first split's first episode.")] = 1_000_000,
     description: Annotated[str, typer.Option(help="Free text stored in the manifest.")] = "",
