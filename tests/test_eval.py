@@ -1,5 +1,6 @@
 import json
 import math
+import sys
 import textwrap
 from typing import ClassVar
 
@@ -175,6 +176,7 @@ def install_fake_plugin(tmp_path, monkeypatch, name="constant"):
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: fake-vlgym-agent\nVersion: 0.1\n")
     (dist / "entry_points.txt").write_text(f"[vlgym.agents]\n{name} = fake_vlgym_agent:make\n")
     monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "fake_vlgym_agent", raising=False)  # a fresh module (and CALLS) per test
 
 
 def test_agents_by_name_come_from_entry_points(tmp_path, monkeypatch):
