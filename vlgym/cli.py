@@ -1,4 +1,4 @@
-"""The ``vlgym`` command: list, play, doctor, bench, eval."""
+"""The ``vlgym`` command: list, play, doctor, bench, eval, manifest."""
 
 from __future__ import annotations
 
@@ -150,48 +150,140 @@ def bench(
         output.write_text(json.dumps(results, indent=2))
 
 
+def _eval_plans(env: list[str] | None, family: str | None, manifest: str | None, split: str):
+    """What ``vlgym eval`` runs: an env id or a Manifest (whose ``split`` exists) per env."""
+    from vlgym.manifest import ManifestError, default_manifest, load_manifest
+
+    if manifest is None:
+        return _env_ids(env, family)
+    try:
+        if manifest == "default":
+            plans = [default_manifest(env_id) for env_id in _env_ids(env, family)]
+        else:
+            plans = [load_manifest(manifest)]
+            if family or (env and env != [plans[0].env_id]):
+                raise typer.BadParameter(f"{manifest} is a manifest for {plans[0].env_id}: drop --env/--family")
+        for plan in plans:
+            plan.split(split)
+    except (ManifestError, OSError) as error:
+        raise typer.BadParameter(str(error)) from None
+    return plans
+
+
+def _check_agents(agents: list[str]) -> None:
+    """Unknown agent names fail before any episode runs."""
+    from vlgym.eval import resolve_agent_spec
+
+    for spec in agents:
+        try:
+            resolve_agent_spec(spec)
+        except ValueError as error:
+            raise typer.BadParameter(str(error)) from None
+
+
 @app.command("eval")
 def eval_command(
     env: EnvOption = None,
-    agent: Annotated[list[str] | None, typer.Option("--agent", "-a", help="expert or random (repeatable).")] = None,
-    episodes: Annotated[int, typer.Option(help="Episodes per (agent, env).")] = 100,
-    seed: Annotated[int, typer.Option(help="First episode seed; episodes use seed, seed+1, ...")] = 0,
+    agent: Annotated[list[str] | None, typer.Option(
+        "--agent", "-a", help="expert, random, or NAME:ARG of an installed vlgym.agents plugin, e.g. "
+        "checkpoint:PATH (repeatable).")] = None,
+    manifest: Annotated[str | None, typer.Option(
+        help="Episode manifest (JSON) to run, or 'default': the one vlgym ships for each --env.")] = None,
+    split: Annotated[str, typer.Option(help="Split of the manifest.")] = "eval",
+    episodes: Annotated[int | None, typer.Option(
+        help="Episodes per (agent, env); default 100, or with a manifest the whole split (N: its first N).",
+        show_default=False)] = None,
+    seed: Annotated[int, typer.Option(help="Without a manifest: first episode seed (seed, seed+1, ...).")] = 0,
     family: Annotated[str | None, typer.Option(help="All ids of this family.")] = None,
     kwarg: KwargOption = None,
     output: Annotated[Path | None, typer.Option(help="Write per-episode and aggregate results as JSON.")] = None,
+    markdown: Annotated[Path | None, typer.Option(help="Write the results table as Markdown.")] = None,
     contact_sheet: Annotated[Path | None, typer.Option(help="Write a PNG of each env's first frame.")] = None,
 ):
-    """Success rate (95% Wilson interval) and mean score (95% bootstrap interval) of agents on envs."""
-    from vlgym.eval import evaluate
+    """Success rate and mean score (95% intervals), parse failures and episode length of agents on envs.
 
-    env_ids, agents = _env_ids(env, family), agent or ["expert", "random"]
+    The same manifest and agent give byte-identical JSON on every run.
+    """
+    import time
+
+    from vlgym.eval import evaluate, markdown_table
+    from vlgym.manifest import Manifest
+
+    plans, agents = _eval_plans(env, family, manifest, split), agent or ["expert", "random"]
+    _check_agents(agents)
     env_kwargs = _kwargs(kwarg)
+
+    def planned_episodes(plan) -> int:
+        total = len(plan.split(split)) if isinstance(plan, Manifest) else 100
+        return min(total, episodes) if episodes else total
+
     results = []
+    started = time.perf_counter()
     with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("evaluating", total=len(env_ids) * len(agents) * episodes)
-        for env_id in env_ids:
+        task = progress.add_task("evaluating", total=len(agents) * sum(planned_episodes(p) for p in plans))
+        for plan in plans:
             for name in agents:
                 try:
-                    results.append(evaluate(env_id, name, episodes=episodes, seed=seed, env_kwargs=env_kwargs,
-                                            progress=lambda n: progress.advance(task, n)))
+                    results.append(evaluate(plan, name, split=split, episodes=episodes, seed=seed,
+                                            env_kwargs=env_kwargs, progress=lambda n: progress.advance(task, n)))
                 except NotImplementedError as error:  # e.g. no expert for a task without a goal
+                    env_id = plan.env_id if isinstance(plan, Manifest) else plan
                     console.print(f"[yellow]skipped[/] {env_id} with {name}: {escape(str(error))}")
-                    progress.advance(task, episodes)
-    table = Table("env", "agent", "episodes", "success", "95% CI", "score", "return", "length", "invalid")
+                    progress.advance(task, planned_episodes(plan))
+    table = Table("env", "agent", "episodes", "success", "95% CI", "score", "95% CI", "return", "parse fail",
+                  "invalid", "length")
     for result in results:
         s = result.summary()
-        low, high = s["success_ci95"]
-        table.add_row(result.env_id.removeprefix("vlgym/"), result.agent, str(s["episodes"]),
-                      f"{s['success_rate']:.3f}", f"[{low:.3f}, {high:.3f}]", f"{s['mean_score']:.3f}",
-                      f"{s['mean_return']:.2f}", f"{s['mean_length']:.1f}", f"{s['invalid_action_rate']:.3f}")
+        table.add_row(result.env_id.removeprefix("vlgym/"), escape(result.agent), str(s["episodes"]),
+                      f"{s['success_rate']:.3f}", "[{:.3f}, {:.3f}]".format(*s["success_ci95"]),
+                      f"{s['mean_score']:.3f}", "[{:.3f}, {:.3f}]".format(*s["score_ci95"]), f"{s['mean_return']:.2f}",
+                      f"{s['parse_failure_rate']:.3f}", f"{s['invalid_action_rate']:.3f}", f"{s['mean_length']:.1f}")
     console.print(table)
+    console.print(f"{sum(len(r.episodes) for r in results)} episodes in {time.perf_counter() - started:.1f} s")
     if output:
         output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(json.dumps([r.to_dict() for r in results], indent=2))
+        output.write_text(json.dumps([r.to_dict() for r in results], indent=2) + "\n")
         console.print(f"results: {output}")
+    if markdown:
+        markdown.parent.mkdir(parents=True, exist_ok=True)
+        markdown.write_text(markdown_table(results))
+        console.print(f"table: {markdown}")
     if contact_sheet:
+        env_ids = [p.env_id if isinstance(p, Manifest) else p for p in plans]
         write_contact_sheet(env_ids, contact_sheet, seed=seed, env_kwargs=env_kwargs)
         console.print(f"contact sheet: {contact_sheet}")
+
+
+@app.command("manifest")
+def manifest_command(
+    env_id: Annotated[str, typer.Argument(help="Env id, e.g. vlgym/GymCards-NumberLine-v0.")],
+    output: Annotated[Path, typer.Option(help="Where the manifest (JSON) is written.")],
+    split: Annotated[list[str] | None, typer.Option(
+        help="NAME=COUNT (repeatable), in order: consecutive seeds per split; default eval=500 val=100.",
+        show_default=False)] = None,
+    first_seed: Annotated[int, typer.Option(help="Seed of the first split's first episode.")] = 1_000_000,
+    description: Annotated[str, typer.Option(help="Free text stored in the manifest.")] = "",
+    kwarg: KwargOption = None,
+):
+    """Write an episode manifest: disjoint, consecutive seed ranges per split (the same arguments, the same file)."""
+    from vlgym.manifest import ManifestError, make_manifest, save_manifest
+
+    env_id = _env_ids([env_id])[0]
+    sizes = {}
+    for item in split or []:
+        name, sep, count = item.partition("=")
+        if not sep or not count.strip().isdigit():
+            raise typer.BadParameter(f"expected NAME=COUNT, got {item!r}")
+        sizes[name] = int(count)
+    try:
+        made = make_manifest(env_id, sizes or None, first_seed=first_seed, env_kwargs=_kwargs(kwarg),
+                             description=description)
+    except ManifestError as error:
+        raise typer.BadParameter(str(error)) from None
+    save_manifest(made, output)
+    for name, entries in made.splits.items():
+        console.print(f"{name}: {len(entries)} episodes, seeds {entries[0].seed}-{entries[-1].seed}")
+    console.print(f"{output} (sha256 {made.sha256})")
 
 
 def write_contact_sheet(env_ids: list[str], path: Path, *, seed: int = 0, env_kwargs: dict | None = None,

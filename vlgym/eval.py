@@ -1,8 +1,18 @@
-"""Evaluate an agent on an env over fixed seeds: success rate and score with 95% confidence intervals.
+"""Evaluate an agent on an env over a fixed episode manifest (or a seed range): success rate and mean score
+with 95% intervals, parse-failure rate and episode lengths, as JSON and as a Markdown table.
 
-An agent is anything with ``act(obs, info) -> str`` (and optionally ``reset(seed)``), or a plain callable
-``(obs, info) -> str``. Built-in agents: ``"expert"`` (the env's ``expert_action()``) and ``"random"``
-(uniform over ``info["available_actions"]``, seeded per episode).
+An agent is anything with ``act(obs, info) -> str``, optionally ``reset(seed)`` (called before each episode)
+and ``describe() -> dict`` (recorded in the results: decoding parameters, checkpoint path and hash, ...), or a
+plain callable ``(obs, info) -> str``. Agents by name (``--agent`` on the command line):
+
+* ``"expert"``: the env's ``expert_action()``;
+* ``"random"``: uniform over ``info["available_actions"]``, seeded per episode;
+* ``"NAME:ARG"`` (or ``"NAME"``): the factory registered under ``NAME`` in the entry-point group
+  ``vlgym.agents``, called as ``factory(ARG, env_id, env_kwargs) -> agent``. ``vlgym_agents`` registers
+  ``checkpoint`` this way (``checkpoint:PATH``), so vlgym itself never imports it.
+
+Results are deterministic: the same manifest, agent and vlgym version give byte-identical JSON (the bootstrap is
+seeded; no timestamps or timings are stored).
 """
 
 from __future__ import annotations
@@ -11,10 +21,18 @@ import math
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from importlib import metadata
 from typing import Any, Protocol
 
 import gymnasium as gym
 import numpy as np
+
+import vlgym
+from vlgym.core.parsing import parse_action
+from vlgym.manifest import Episode, Manifest
+
+AGENT_ENTRY_POINTS = "vlgym.agents"
+BOOTSTRAP_RESAMPLES = 2000
 
 
 class Agent(Protocol):
@@ -32,6 +50,9 @@ class ExpertAgent:
     def act(self, obs, info):
         return self.env.unwrapped.expert_action()
 
+    def describe(self) -> dict[str, Any]:
+        return {"kind": "expert"}
+
 
 class RandomAgent:
     """Uniform over the available actions; episode ``seed`` fixes its choices."""
@@ -48,6 +69,9 @@ class RandomAgent:
         actions = info.get("available_actions") or [""]
         return self.rng.choice(actions)
 
+    def describe(self) -> dict[str, Any]:
+        return {"kind": "random", "choice": "uniform over available_actions, seeded by the episode seed"}
+
 
 class CallableAgent:
     """Adapts ``f(obs, info) -> str``."""
@@ -58,21 +82,59 @@ class CallableAgent:
     def act(self, obs, info):
         return self.function(obs, info)
 
+    def describe(self) -> dict[str, Any]:
+        return {"kind": "callable", "callable": getattr(self.function, "__qualname__", self.name)}
+
 
 BUILTIN_AGENTS: dict[str, Callable[[gym.Env], Any]] = {"expert": ExpertAgent, "random": RandomAgent}
 
 
-def make_agent(agent: str | Agent | Callable, env: gym.Env):
-    """An agent from a name (``"expert"``, ``"random"``), an object with ``act``, or a callable."""
-    if isinstance(agent, str):
-        if agent not in BUILTIN_AGENTS:
-            raise ValueError(f"unknown agent {agent!r}; built-in agents: {sorted(BUILTIN_AGENTS)}")
-        return BUILTIN_AGENTS[agent](env)
+def agent_plugins() -> dict[str, metadata.EntryPoint]:
+    """Agent factories installed under the ``vlgym.agents`` entry-point group, by name."""
+    return {ep.name: ep for ep in metadata.entry_points(group=AGENT_ENTRY_POINTS)}
+
+
+def _as_agent(agent: Any, name: str | None = None):
     if hasattr(agent, "act"):
         return agent
     if callable(agent):
-        return CallableAgent(agent)
+        return CallableAgent(agent, name)
     raise TypeError(f"an agent is a name, an object with act(obs, info), or a callable; got {type(agent)}")
+
+
+def resolve_agent_spec(spec: str) -> tuple[str, str, metadata.EntryPoint | None]:
+    """``(NAME, ARG, plugin entry point or None for a built-in)`` for ``"NAME"`` or ``"NAME:ARG"``, without
+    importing the plugin; a ValueError names the known agents."""
+    name, _, arg = spec.partition(":")
+    if name in BUILTIN_AGENTS:
+        if arg:
+            raise ValueError(f"agent {name!r} takes no argument, got {spec!r}")
+        return name, arg, None
+    plugins = agent_plugins()
+    if name not in plugins:
+        hint = " (it comes with vlgym_agents: pip install 'vlgym[agents]')" if name == "checkpoint" else ""
+        raise ValueError(f"unknown agent {spec!r}{hint}; built-in agents: {sorted(BUILTIN_AGENTS)}; "
+                         f"installed {AGENT_ENTRY_POINTS} plugins: {sorted(plugins) or 'none'}")
+    return name, arg, plugins[name]
+
+
+def make_agent(agent: str | Agent | Callable, env: gym.Env, env_id: str | None = None,
+               env_kwargs: dict[str, Any] | None = None):
+    """An agent from a spec (``"expert"``, ``"random"``, ``"NAME:ARG"`` of a plugin), an object or a callable."""
+    if not isinstance(agent, str):
+        return _as_agent(agent)
+    name, arg, plugin = resolve_agent_spec(agent)
+    if plugin is None:
+        return BUILTIN_AGENTS[name](env)
+    factory = plugin.load()
+    env_id = env_id if env_id is not None else env.spec.id
+    return _as_agent(factory(arg, env_id, dict(env_kwargs or {})), agent)
+
+
+def describe_agent(agent: Any) -> dict[str, Any]:
+    """What the agent says about itself (``describe()``), or an empty dict."""
+    describe = getattr(agent, "describe", None)
+    return dict(describe()) if callable(describe) else {}
 
 
 @dataclass
@@ -83,6 +145,8 @@ class EpisodeResult:
     episode_return: float
     length: int
     invalid_actions: int
+    parse_failures: int = 0
+    options: dict[str, Any] | None = None
 
 
 @dataclass
@@ -91,6 +155,9 @@ class EvalResult:
     agent: str
     episodes: list[EpisodeResult]
     env_kwargs: dict[str, Any] = field(default_factory=dict)
+    agent_info: dict[str, Any] = field(default_factory=dict)
+    manifest: dict[str, Any] | None = None
+    """``{"split", "sha256", "episodes_in_split"}`` when the episodes came from a manifest."""
 
     @property
     def success_rate(self) -> float:
@@ -109,26 +176,36 @@ class EvalResult:
         return bootstrap_interval([e.score for e in self.episodes])
 
     def summary(self) -> dict[str, Any]:
-        steps = sum(e.length for e in self.episodes)
+        lengths = [e.length for e in self.episodes]
+        steps = sum(lengths)
         return {
             "env_id": self.env_id,
             "agent": self.agent,
+            "agent_info": self.agent_info,
+            "manifest": self.manifest,
             "episodes": len(self.episodes),
             "success_rate": self.success_rate,
             "success_ci95": list(self.success_ci),
             "mean_score": self.mean_score,
             "score_ci95": list(self.score_ci),
+            "ci_method": {"success": "wilson", "score": f"percentile bootstrap ({BOOTSTRAP_RESAMPLES}, seed 0)"},
             "mean_return": float(np.mean([e.episode_return for e in self.episodes])) if self.episodes else None,
-            "mean_length": steps / len(self.episodes) if self.episodes else None,
+            "mean_length": steps / len(lengths) if lengths else None,
+            "median_length": float(np.median(lengths)) if lengths else None,
+            "min_length": min(lengths, default=None),
+            "max_length": max(lengths, default=None),
             "invalid_action_rate": sum(e.invalid_actions for e in self.episodes) / steps if steps else 0.0,
+            "parse_failure_rate": sum(e.parse_failures for e in self.episodes) / steps if steps else 0.0,
         }
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.summary(), "env_kwargs": self.env_kwargs, "per_episode": [asdict(e) for e in self.episodes]}
+        return {**self.summary(), "env_kwargs": self.env_kwargs, "vlgym_version": vlgym.__version__,
+                "per_episode": [asdict(e) for e in self.episodes]}
 
 
 def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion (well-behaved at 0 and 1, unlike the normal one)."""
+    """Wilson score interval for a binomial proportion (well-behaved at 0 and 1, where a bootstrap of the
+    mean collapses to a point)."""
     if n == 0:
         return (float("nan"), float("nan"))
     p = successes / n
@@ -137,7 +214,7 @@ def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, flo
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
-def bootstrap_interval(values: Sequence[float], *, resamples: int = 2000, seed: int = 0,
+def bootstrap_interval(values: Sequence[float], *, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0,
                        level: float = 0.95) -> tuple[float, float]:
     """Percentile bootstrap interval of the mean (seeded, so reruns give the same numbers)."""
     data = np.asarray(values, dtype=np.float64)
@@ -149,12 +226,31 @@ def bootstrap_interval(values: Sequence[float], *, resamples: int = 2000, seed: 
     return (float(np.percentile(means, tail)), float(np.percentile(means, 100 - tail)))
 
 
-def run_episode(env: gym.Env, agent, seed: int, *, on_step: Callable | None = None) -> EpisodeResult:
-    """Play one episode from ``reset(seed=seed)`` to its end."""
+def is_parse_failure(env: gym.Env, action: Any, info: dict[str, Any]) -> bool:
+    """Whether a rejected answer names no action at all, rather than an action unavailable right now.
+
+    For envs with a fixed vocabulary (``action_vocabulary``: Gym-Cards, MiniWorld) the answer is parsed again
+    against the whole vocabulary: ``"+"`` where only ``"-"`` is offered is an unavailable action, ``"fly"`` or
+    a broken JSON answer is a parse failure. Envs whose actions vary by state have no such list, so there
+    every rejected answer counts as a parse failure.
+    """
+    if info["action_valid"]:
+        return False
+    unwrapped = env.unwrapped
+    vocabulary = getattr(unwrapped, "action_vocabulary", None)
+    if not vocabulary:
+        return True
+    return not parse_action(action, vocabulary, matching=getattr(unwrapped, "action_matching", "exact")).valid
+
+
+def run_episode(env: gym.Env, agent, seed: int, *, options: dict[str, Any] | None = None,
+                on_step: Callable | None = None) -> EpisodeResult:
+    """Play one episode from ``reset(seed=seed, options=options)`` to its end."""
+    agent = _as_agent(agent)
     if hasattr(agent, "reset"):
         agent.reset(seed)
-    obs, info = env.reset(seed=seed)
-    total, length, invalid = 0.0, 0, 0
+    obs, info = env.reset(seed=seed, options=options)
+    total, length, invalid, unparsed = 0.0, 0, 0, 0
     done = False
     while not done:
         action = agent.act(obs, info)
@@ -164,25 +260,68 @@ def run_episode(env: gym.Env, agent, seed: int, *, on_step: Callable | None = No
         total += float(reward)
         length += 1
         invalid += not info["action_valid"]
+        unparsed += is_parse_failure(env, action, info)
         done = terminated or truncated
-    return EpisodeResult(seed, bool(info["success"]), float(info["score"]), total, length, invalid)
+    return EpisodeResult(seed, bool(info["success"]), float(info["score"]), total, length, invalid, unparsed,
+                         options)
 
 
-def evaluate(env_id: str, agent: str | Agent | Callable, *, episodes: int = 100, seed: int = 0,
-             seeds: Sequence[int] | None = None, env_kwargs: dict[str, Any] | None = None,
-             progress: Callable[[int], None] | None = None) -> EvalResult:
-    """Run ``agent`` on ``env_id`` over ``seeds`` (default ``seed .. seed + episodes - 1``)."""
-    env_kwargs = dict(env_kwargs or {})
-    seeds = list(seeds) if seeds is not None else list(range(seed, seed + episodes))
-    env = gym.make(env_id, **env_kwargs)
+def episode_plan(env: str | Manifest, *, split: str = "eval", episodes: int | None = None, seed: int = 0,
+                 seeds: Sequence[int] | None = None, env_kwargs: dict[str, Any] | None = None):
+    """``(env_id, env_kwargs, episodes, manifest record)`` for :func:`evaluate`'s arguments."""
+    if episodes is not None and episodes < 1:
+        raise ValueError(f"episodes must be >= 1, got {episodes}")
+    if isinstance(env, Manifest):
+        if seeds is not None:
+            raise ValueError("pass either a manifest or seeds, not both")
+        planned = list(env.split(split))
+        record = {"split": split, "sha256": env.sha256, "episodes_in_split": len(planned)}
+        return env.env_id, {**env.env_kwargs, **(env_kwargs or {})}, planned[:episodes], record
+    seeds = list(seeds) if seeds is not None else list(range(seed, seed + (episodes or 100)))
+    if not seeds:
+        raise ValueError("no episodes to evaluate")
+    return env, dict(env_kwargs or {}), [Episode(s) for s in seeds], None
+
+
+def evaluate(env: str | Manifest, agent: str | Agent | Callable, *, split: str = "eval",
+             episodes: int | None = None, seed: int = 0, seeds: Sequence[int] | None = None,
+             env_kwargs: dict[str, Any] | None = None, progress: Callable[[int], None] | None = None) -> EvalResult:
+    """Run ``agent`` over a manifest's ``split`` (its first ``episodes`` if given), or on an env id over
+    ``seeds`` (default ``seed .. seed + episodes - 1``, 100 episodes).
+
+    With a manifest, ``env_kwargs`` override the manifest's own (the result records the ones used).
+    """
+    env_id, kwargs, planned, record = episode_plan(env, split=split, episodes=episodes, seed=seed, seeds=seeds,
+                                                   env_kwargs=env_kwargs)
+    game = gym.make(env_id, **kwargs)
     try:
-        player = make_agent(agent, env)
+        player = make_agent(agent, game, env_id, kwargs)
         name = agent if isinstance(agent, str) else getattr(player, "name", type(player).__name__)
         results = []
-        for s in seeds:
-            results.append(run_episode(env, player, s))
+        for episode in planned:
+            results.append(run_episode(game, player, episode.seed, options=episode.options))
             if progress is not None:
                 progress(1)
     finally:
-        env.close()
-    return EvalResult(env_id, name, results, env_kwargs)
+        game.close()
+    return EvalResult(env_id, name, results, kwargs, describe_agent(player), record)
+
+
+def _interval(value: float, ci: Sequence[float]) -> str:
+    return f"{value:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]"
+
+
+def markdown_table(results: Sequence[EvalResult]) -> str:
+    """A Markdown table of the results: one row per (env, agent)."""
+    lines = ["| env | agent | episodes | success [95% CI] | score [95% CI] | parse failures | invalid actions "
+             "| mean length |", "|---|---|---|---|---|---:|---:|---:|"]
+    for result in results:
+        s = result.summary()
+        first, last = result.episodes[0].seed, result.episodes[-1].seed
+        where = (f"{s['episodes']} ({s['manifest']['split']}, manifest {s['manifest']['sha256'][:12]})"
+                 if s["manifest"] else f"{s['episodes']} (seeds {first}..{last})")
+        lines.append(f"| {result.env_id.removeprefix('vlgym/')} | {result.agent} | {where} "
+                     f"| {_interval(s['success_rate'], s['success_ci95'])} "
+                     f"| {_interval(s['mean_score'], s['score_ci95'])} "
+                     f"| {s['parse_failure_rate']:.3f} | {s['invalid_action_rate']:.3f} | {s['mean_length']:.1f} |")
+    return "\n".join(lines) + "\n"
