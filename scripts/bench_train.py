@@ -2,7 +2,8 @@
 
     python scripts/bench_train.py [--env-steps 512] [--output bench_train.json]
 
-- "authors": 1 environment, batch-1 generation, minibatch 1 in the update (the structure of the VL-DAC code);
+- "authors": 1 environment, batch-1 generation, then a separate forward for the values and old log-probs,
+  minibatch 1 in the update (the structure of the VL-DAC code);
 - "batched": 8 environments in worker processes, one batched generation for all of them per step,
   minibatches of 16 steps.
 Both runs use the same tiny Qwen2.5-VL, the same env (NumberLine with the state in text), the same number of
@@ -18,9 +19,20 @@ import tempfile
 from pathlib import Path
 
 
+class AuthorsCollector:
+    """The authors' acting step: generate, then score the answer in a second forward (values, log-probs)."""
+
+    def act(self, batch):
+        generation = self.policy.generate(batch, self.sampling)
+        generation.log_probs, generation.values = self.policy(batch, generation.tokens, generation.mask,
+                                                              self.sampling)
+        return generation
+
+
 def run(label: str, model: Path, out: Path, *, num_envs: int, minibatch: int, env_steps: int, steps_per_env: int,
         max_new_tokens: int, device: str) -> dict:
     from vlgym_agents.config import load_config
+    from vlgym_agents.rollout.collector import Collector
     from vlgym_agents.train import Trainer
 
     config = load_config(None, [
@@ -30,7 +42,10 @@ def run(label: str, model: Path, out: Path, *, num_envs: int, minibatch: int, en
         f"run.total_env_steps={env_steps}", f"algo.minibatch_size={minibatch}", "algo.ppo_epochs=2",
         "algo.vldac.warmup_updates=0", "run.checkpoint_every=100000", "eval.episodes=0", "run.torch_threads=1",
         f"run.device={device}", f"run.output_dir={out / label}"])
-    Trainer(config).train()
+    trainer = Trainer(config)
+    if label == "authors":
+        trainer.collector.__class__ = type("Authors", (AuthorsCollector, Collector), {})
+    trainer.train()
     rows = [json.loads(line) for line in (out / label / "metrics.jsonl").read_text().splitlines()][1:]
     seconds = sum(r["collect_s"] + r["update_s"] for r in rows)
     steps = sum(num_envs * steps_per_env for _ in rows)

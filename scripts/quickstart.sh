@@ -1,10 +1,8 @@
 #!/usr/bin/env bash
-# Fresh machine -> results: install vlgym, then evaluate the expert and random agents on every Gym-Cards id,
-# print the table, and write outputs/quickstart/{results.json,first_frames.png}.
+# Fresh machine -> results, on CPU, offline: install vlgym with the agents extra, then run the quickstart:
+# build a tiny VLM, warm-start it on NumberLine expert demonstrations, train it with VL-DAC, evaluate it
+# before and after on held-out seeds, and write outputs/quickstart/{report.md,learning_curve.png,episode.gif}.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install.sh
-out=outputs/quickstart
-mkdir -p "$out"
-.venv/bin/vlgym eval --family cards --agent expert --agent random --episodes 200 \
-  --output "$out/results.json" --contact-sheet "$out/first_frames.png"
+bash scripts/install.sh agents
+OMP_NUM_THREADS=1 .venv/bin/vlgym-train quickstart --output outputs/quickstart

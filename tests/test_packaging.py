@@ -26,3 +26,13 @@ def test_readme_and_ci_run_the_same_test_command():
     ci = (ROOT / ".ci" / "run").read_text()
     assert "bash scripts/test.sh" in readme and "bash scripts/test.sh" in ci
     assert "bash scripts/quickstart.sh" in readme
+
+
+def test_agents_ship_their_configs_and_register_the_checkpoint_agent():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "configs/*.yaml" in project["tool"]["setuptools"]["package-data"]["vlgym_agents"]
+    assert project["project"]["entry-points"]["vlgym.agents"]["checkpoint"] == (
+        "vlgym_agents.policy.agent:load_checkpoint_agent")
+    assert project["project"]["scripts"]["vlgym-train"] == "vlgym_agents.cli:main"
+    assert {"quickstart", "numberline", "miniworld", "alfworld", "webshop"} <= {
+        p.stem for p in (ROOT / "vlgym_agents" / "configs").glob("*.yaml")}

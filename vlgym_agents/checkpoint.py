@@ -1,7 +1,8 @@
 """Checkpoints that survive a kill at any moment, and resume exactly where training stopped.
 
 A checkpoint is a folder ``update-000123`` holding the adapter (or model), processor, value head, optimiser,
-scheduler, RNG states and a ``state.json`` of counters (updates, env steps, the episode seed cursor). It is
+scheduler, RNG states, the run's ``config.yaml`` and a ``state.json`` of counters (updates, env steps, the
+episode seed cursor). It is
 written under a temporary name and renamed into place in one step, then ``latest`` (a one-line file, also
 replaced atomically) points to it: a crash leaves either the previous checkpoint or the new one, never half.
 """
@@ -46,7 +47,7 @@ def _write_text_atomically(path: Path, text: str) -> None:
 
 
 def save_checkpoint(root: str | Path, update: int, *, policy, optimizer, scheduler, state: dict[str, Any],
-                    keep: int = 2) -> Path:
+                    config_yaml: str = "", keep: int = 2) -> Path:
     """Write checkpoint ``update`` under ``root`` atomically and keep the newest ``keep`` of them."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
@@ -59,6 +60,7 @@ def save_checkpoint(root: str | Path, update: int, *, policy, optimizer, schedul
     torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
     torch.save(rng_state(), tmp / "rng.pt")
     (tmp / "state.json").write_text(json.dumps(state, indent=2))
+    (tmp / "config.yaml").write_text(config_yaml)  # what the checkpoint is: enough to load it for evaluation
     shutil.rmtree(final, ignore_errors=True)
     os.replace(tmp, final)
     _write_text_atomically(root / LATEST, final.name + "\n")

@@ -264,7 +264,7 @@ class Trainer:
             return None
         return save_checkpoint(self.checkpoints, self.state["update"], policy=self.unwrapped,
                                optimizer=self.optimizer, scheduler=self.scheduler, state=self.state,
-                               keep=self.config.run.keep_checkpoints)
+                               config_yaml=dump_config(self.config), keep=self.config.run.keep_checkpoints)
 
     def evaluate(self) -> dict[str, Any]:
         """Held-out episodes with the evaluation decoding parameters."""

@@ -147,3 +147,14 @@ def test_value_gradient_stops_at_the_backbone(policy):
         reached_backbone = any(g is not None and torch.count_nonzero(g) for g in lora_grads)
         assert reached_backbone == to_backbone
     policy.zero_grad()
+
+
+def test_scores_from_generate_equal_the_training_forward(policy):
+    batch = policy.encode(prompts_of_different_lengths(policy))
+    sampling = Sampling(temperature=0.9, top_p=0.95, max_new_tokens=10)
+    torch.manual_seed(4)
+    generation = policy.generate(batch, sampling, score=True)
+    log_probs, values = policy(batch, generation.tokens, generation.mask, sampling)
+    real = generation.mask
+    assert torch.allclose(generation.log_probs[real], log_probs[real], atol=1e-5)
+    assert torch.allclose(generation.values, values, atol=1e-5)

@@ -23,7 +23,7 @@ from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
 
 from vlgym.prompts import build_messages
-from vlgym_agents.policy.sampling import Sampling, generation_config, sampling_log_probs
+from vlgym_agents.policy.sampling import LOG_PROB_FLOOR, Sampling, generation_config, sampling_log_probs
 
 #: The LM's attention and MLP projections (Qwen-VL, Gemma 3: ``language_model``; Idefics3: ``text_model``);
 #: the vision tower's layers use other names, so it stays frozen.
@@ -67,6 +67,8 @@ class Generation:
     tokens: torch.Tensor  # (B, T) generated ids, padding after the end-of-turn token
     mask: torch.Tensor  # (B, T) True up to and including the end-of-turn token
     texts: list[str]  # decoded answers, special tokens removed
+    log_probs: torch.Tensor | None = None  # (B, T) under the sampling distribution (with ``score=True``)
+    values: torch.Tensor | None = None  # (B,) value of each prompt (with ``score=True``)
 
 
 class ValueHead(torch.nn.Module):
@@ -152,15 +154,27 @@ class VLMPolicy(torch.nn.Module):
 
     # -- acting ----------------------------------------------------------------------------------------
     @torch.no_grad()
-    def generate(self, batch: dict[str, torch.Tensor], sampling: Sampling) -> Generation:
+    def generate(self, batch: dict[str, torch.Tensor], sampling: Sampling, *, score: bool = False) -> Generation:
+        """Sample answers; with ``score``, also their log-probs and the prompts' values, from the same pass.
+
+        The log-probs come from the processed scores ``generate`` sampled from (equal to the training
+        forward's to ~1e-6); the value reads the final hidden state of the last prompt token, caught on its way
+        into the LM head during the first decoding step. That saves a full forward per rollout step.
+        """
         config = generation_config(sampling, eos_token_ids=self.eos_token_ids, pad_token_id=self.pad_token_id,
                                    suppress_token_ids=self.suppress_token_ids)
+        config.output_scores = score
+        first_hidden: list[torch.Tensor] = []
+        hook = self.model.get_output_embeddings().register_forward_pre_hook(
+            lambda _, args: first_hidden.append(args[0][:, -1]) if not first_hidden else None) if score else None
         was_training = self.training
         self.eval()  # no dropout while acting: the stored old log-probs must be the sampling distribution's
         try:
             out = self.model.generate(**batch, generation_config=config)
         finally:
             self.train(was_training)
+            if hook is not None:
+                hook.remove()
         tokens = out.sequences[:, batch["input_ids"].shape[1]:]
         is_eos = torch.isin(tokens, torch.as_tensor(self.eos_token_ids, device=tokens.device))
         after_eos = (is_eos.cumsum(1) - is_eos.long()) > 0
@@ -168,7 +182,10 @@ class VLMPolicy(torch.nn.Module):
         tokens = tokens.masked_fill(after_eos, self.pad_token_id)
         texts = self.processor.tokenizer.batch_decode(tokens.masked_fill(is_eos, self.pad_token_id),
                                                       skip_special_tokens=True)
-        return Generation(tokens, mask, texts)
+        if not score:
+            return Generation(tokens, mask, texts)
+        log_probs = torch.stack(out.scores, 1).float().log_softmax(-1).gather(-1, tokens.unsqueeze(-1)).squeeze(-1)
+        return Generation(tokens, mask, texts, log_probs.clamp(min=LOG_PROB_FLOOR), self.value_head(first_hidden[0]))
 
     # -- scoring -----------------------------------------------------------------------------------------
     def forward(self, batch: dict[str, torch.Tensor], tokens: torch.Tensor, mask: torch.Tensor,

@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from vlgym.core.parsing import extract_candidate
 from vlgym.vector import EnvFactory, WorkerDiedError, make_vector_env
 from vlgym_agents.policy.sampling import Sampling
-from vlgym_agents.policy.vlm import Prompt, VLMPolicy
+from vlgym_agents.policy.vlm import Generation, Prompt, VLMPolicy
 
 log = logging.getLogger(__name__)
 
@@ -181,12 +181,16 @@ class Collector:
         rollout.last_values = self.policy.values(self.policy.encode(self.prompts())).tolist()
         return rollout
 
+    def act(self, batch: dict[str, torch.Tensor]) -> Generation:
+        """Answers for a batch of prompts, with their log-probs and values (one generate pass)."""
+        return self.policy.generate(batch, self.sampling, score=True)
+
     def _step(self, rollout: Rollout) -> None:
         n, policy = self.settings.num_envs, self.policy
         prompts = self.prompts()
         batch = policy.encode(prompts)
-        generation = policy.generate(batch, self.sampling)
-        old_log_probs, values = policy(batch, generation.tokens, generation.mask, self.sampling)
+        generation = self.act(batch)
+        old_log_probs, values = generation.log_probs, generation.values
         ref_log_probs = (policy.reference_log_probs(batch, generation.tokens, generation.mask, self.sampling)
                          if self.with_reference else old_log_probs)
         rollout.generated_tokens += int(generation.mask.sum())

@@ -1,0 +1,25 @@
+"""The quickstart pipeline end to end, on a tiny budget (the real run is `bash scripts/quickstart.sh`)."""
+
+import json
+
+import pytest
+
+
+@pytest.mark.timeout(300)
+def test_quickstart_writes_its_report(tmp_path):
+    from vlgym_agents.quickstart import run_quickstart
+
+    report = run_quickstart(tmp_path, ["sft.max_steps=3", "sft.check_every=3", "sft.check_episodes=2",
+                                       "sft.demos=32", "run.total_env_steps=64", "env.num_envs=2",
+                                       "run.steps_per_env=16", "algo.ppo_epochs=1", "eval.episodes=4",
+                                       "eval.num_envs=4", "sampling.max_new_tokens=12"])
+    results = json.loads((tmp_path / "results.json").read_text())
+    for phase in ("before", "after"):
+        for decoding in ("greedy", "sampled"):
+            assert results[phase][decoding]["episodes"] == 4
+    assert results["warm_start"]["checks"][-1]["step"] == 3
+    text = report.read_text()
+    assert "| after VL-DAC, sampled |" in text and "state_in_text=True" in text
+    assert (tmp_path / "learning_curve.png").stat().st_size > 1000
+    assert (tmp_path / "episode.gif").read_bytes()[:3] == b"GIF"
+    assert (tmp_path / "rl" / "checkpoints" / "latest").exists()
