@@ -86,6 +86,7 @@ class Trainer:
         self.out = Path(run.output_dir)
         self.checkpoints = self.out / "checkpoints"
         self.rank, self.world = self.accelerator.process_index, self.accelerator.num_processes
+        config.check_held_out_seeds(self.world)
         self.updates_total = math.ceil(run.total_env_steps / (config.env.num_envs * run.steps_per_env * self.world))
         resume_from = latest_checkpoint(self.checkpoints) if resume else None
         if resume and resume_from is None:
@@ -132,7 +133,17 @@ class Trainer:
         self.out.mkdir(parents=True, exist_ok=True)
         (self.out / "config.yaml").write_text(dump_config(self.config))
         self.writer = SummaryWriter(str(self.out / "tensorboard"))
-        self.jsonl = open(self.out / "metrics.jsonl", "a")  # noqa: SIM115 (closed in train())
+        metrics = self.out / "metrics.jsonl"
+        if metrics.exists():  # rows after the checkpoint this run starts from describe lost work: drop them
+            metrics.write_text("".join(f"{line}\n" for line in metrics.read_text().splitlines()
+                                       if self._logged_before_start(line)))
+        self.jsonl = open(metrics, "a")  # noqa: SIM115 (closed in train())
+
+    def _logged_before_start(self, line: str) -> bool:
+        try:
+            return json.loads(line)["update"] <= self.state["update"]
+        except (ValueError, KeyError, TypeError):  # a line cut short by a kill
+            return False
 
     def _log(self, metrics: dict[str, Any]) -> None:
         if self.writer is None:
@@ -216,7 +227,6 @@ class Trainer:
                     records = assign_advantages(rollout, config.algo.gamma, config.algo.gae_lambda)
                     warmup = state["update"] < config.algo.vldac.warmup_updates
                     stats = self.update(records, warmup=warmup)
-                    self.scheduler.step()
                     finished = time.perf_counter()
                     state["update"] += 1
                     state["env_steps"] += steps_per_update
@@ -224,6 +234,7 @@ class Trainer:
                     state["episodes"] += len(rollout.episodes)
                     state["worker_restarts"] += rollout.worker_restarts
                     metrics = self._metrics(rollout, records, stats, warmup, collected - started, finished - started)
+                    self.scheduler.step()  # after the metrics, so that "lr" is the rate this update used
                     self._log(metrics)
                     progress.update(task, completed=min(state["env_steps"], config.run.total_env_steps),
                                     status=f"success {metrics.get('success_rate', float('nan')):.2f}")

@@ -92,15 +92,19 @@ def is_well_formed(answer: str) -> bool:
 
 
 def split_infos(infos: dict[str, Any], num_envs: int) -> list[dict[str, Any]]:
-    """Vector-env info (arrays with ``_key`` masks) to one dict per env (only the keys that env reported)."""
+    """Vector-env info (arrays with ``_key`` masks) to one dict per env (only the keys that env reported).
+
+    A nested dict in an env's info (WebShop's ``purchase``) arrives as a nested dict of arrays: split it too.
+    """
     out: list[dict[str, Any]] = [{} for _ in range(num_envs)]
     for key, values in infos.items():
         if key.startswith("_"):
             continue
         present = infos.get(f"_{key}", np.ones(num_envs, dtype=bool))
+        per_env = split_infos(values, num_envs) if isinstance(values, dict) else values
         for i in range(num_envs):
             if present[i]:
-                out[i][key] = values[i]
+                out[i][key] = per_env[i]
     return out
 
 
@@ -220,7 +224,10 @@ class Collector:
                 episode.success = bool(self.infos[i].get("success", False))
                 episode.score = float(self.infos[i].get("score", 0.0))
                 rollout.episodes.append(episode)
-            self._reset(done)
+            try:
+                self._reset(done)
+            except WorkerDiedError as error:  # a worker can die between the step and the reset too
+                self._recover(rollout, error)
 
     @staticmethod
     def _count(episode: Episode, info: dict[str, Any], reward: float, answer: str) -> None:
