@@ -187,20 +187,24 @@ class Trainer:
                             token_mask=mask.to(device), advantages=advantages[indices].to(device), values=values,
                             returns=returns[indices].to(device)), algo.vldac, warmup=warmup)
                         if not self._all_finite(loss):
-                            log.warning("non-finite loss at update %d: update skipped, weights unchanged",
-                                        self.state["update"] + 1)
-                            self.optimizer.zero_grad(set_to_none=True)
-                            self.state["skipped_updates"] += 1
-                            return {"skipped": 1.0}
+                            return self._skip("loss")
                         self.accelerator.backward(loss * (len(indices) / group_size))
                     for key, value in stats.items():
                         totals[key] = totals.get(key, 0.0) + value
                     count += 1
                 stats_norm = self.accelerator.clip_grad_norm_(unwrapped.trainable_parameters(), algo.max_grad_norm)
+                if not math.isfinite(float(stats_norm)):  # a finite loss can still have inf/NaN gradients
+                    return self._skip("gradient norm")
                 totals["grad_norm"] = totals.get("grad_norm", 0.0) + float(stats_norm) * len(group)
                 self.optimizer.step()
                 self.optimizer.zero_grad(set_to_none=True)
         return {key: value / max(1, count) for key, value in totals.items()}
+
+    def _skip(self, what: str) -> dict[str, float]:
+        log.warning("non-finite %s at update %d: update skipped, weights unchanged", what, self.state["update"] + 1)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.state["skipped_updates"] += 1
+        return {"skipped": 1.0}
 
     def _all_finite(self, loss: torch.Tensor) -> bool:
         bad = torch.tensor([0.0 if torch.isfinite(loss).item() else 1.0], device=self.accelerator.device)
