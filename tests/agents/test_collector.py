@@ -191,9 +191,9 @@ def test_worker_killed_between_collects_is_replaced(policy, monkeypatch, caplog)
         assert rollout.worker_restarts == 1
         assert "worker 0" in caplog.text and "restarting" in caplog.text
         assert all(p.is_alive() for p in collector.envs.processes) and not set(collector.envs.processes) & set(old)
-        # the failed step is dropped; the next one ran in fresh episodes with fresh seeds
-        assert [len(s) for s in rollout.steps] == [1, 1]
-        assert [e.seed for e in collector.episodes] == [102, 103]
+        # the failed step is made up for, in fresh episodes with fresh seeds: the rollout keeps its size
+        assert [len(s) for s in rollout.steps] == [2, 2]
+        assert [e.seed for e in collector.episodes] == [102, 103] and collector.episodes[0].length == 2
         assert len(collector.collect(2).steps[0]) == 2  # and training goes on
     finally:
         collector.close()
@@ -212,10 +212,20 @@ def test_worker_killed_during_a_step_cuts_the_episodes_as_truncations(policy, mo
     try:
         rollout = collector.collect(3)
         assert rollout.worker_restarts == 1
-        for stream in rollout.steps:  # step 1 kept and cut, step 2 lost, step 3 in a new episode
-            assert len(stream) == 2 and stream[0].truncated and not stream[1].truncated
+        for stream in rollout.steps:  # step 1 kept and cut, step 2 lost and made up for in a new episode
+            assert len(stream) == 3 and stream[0].truncated and not (stream[1].truncated or stream[2].truncated)
             assert np.isfinite(stream[0].final_value) and stream[0].final_value != 0.0
-        assert [e.seed for e in collector.episodes] == [102, 103]
+        assert [e.seed for e in collector.episodes] == [102, 103] and collector.episodes[0].length == 2
+    finally:
+        collector.close()
+
+
+def test_a_worker_that_keeps_dying_stops_the_rollout(policy, monkeypatch):
+    collector = Collector(settings(vector="async"), policy, SAMPLING, with_reference=False)
+    answering(policy, monkeypatch, GARBAGE, before=lambda: kill_worker(collector, 0))
+    try:
+        with pytest.raises(RuntimeError, match="died 4 times"):
+            collector.collect(3)
     finally:
         collector.close()
 

@@ -175,12 +175,18 @@ class Collector:
 
     @torch.no_grad()
     def collect(self, steps_per_env: int) -> Rollout:
-        """The next ``steps_per_env`` steps of every env."""
+        """The next ``steps_per_env`` steps of every env.
+
+        A step lost to a dead worker is made up for: every rollout has the same size, so ranks run the same
+        number of minibatches (DDP's collectives pair up) and the env-step counters stay true.
+        """
         if self.envs is None:
             self.start()
         n = self.settings.num_envs
         rollout = Rollout(steps=[[] for _ in range(n)], last_values=[0.0] * n)
-        for _ in range(steps_per_env):
+        while len(rollout.steps[0]) < steps_per_env:
+            if rollout.worker_restarts > steps_per_env:
+                raise RuntimeError(f"env workers died {rollout.worker_restarts} times in one rollout: giving up")
             self._step(rollout)
         rollout.last_values = self.policy.values(self.policy.encode(self.prompts())).tolist()
         return rollout
