@@ -11,7 +11,7 @@ import torch
 from vlgym_agents.checkpoint import latest_checkpoint
 from vlgym_agents.policy.vlm import VLMPolicy
 from vlgym_agents.rollout.collector import Collector
-from vlgym_agents.train import Trainer, cosine_schedule
+from vlgym_agents.train import Trainer, assign_advantages, cosine_schedule
 
 
 def rows(config) -> list[dict]:
@@ -163,3 +163,30 @@ def test_training_goes_on_after_an_env_worker_dies(tiny_config, monkeypatch, cap
     assert summary["state"]["update"] == 3 and summary["state"]["worker_restarts"] == 1
     assert [r["worker_restarts"] for r in rows(config)] == [0, 1, 0]
     assert all(math.isfinite(r["loss"]) for r in rows(config))
+
+
+def one_update(config, *, warmup: bool) -> tuple[dict, dict]:
+    """Weights before and after one update on the same rollout (same initialisation, same samples)."""
+    trainer = Trainer(config)
+    before = weights(trainer.unwrapped)
+    torch.manual_seed(1)
+    rollout = trainer.collector.collect(config.run.steps_per_env)
+    trainer.collector.close()
+    trainer.update(assign_advantages(rollout, config.algo.gamma, config.algo.gae_lambda), warmup=warmup)
+    return before, weights(trainer.unwrapped)
+
+
+def test_gradient_accumulation_equals_one_larger_minibatch(tiny_config):
+    before, big = one_update(tiny_config("algo.minibatch_size=4", "algo.grad_accum=1"), warmup=False)
+    _, accumulated = one_update(tiny_config("algo.minibatch_size=2", "algo.grad_accum=2"), warmup=False)
+    _, small = one_update(tiny_config("algo.minibatch_size=2", "algo.grad_accum=1"), warmup=False)
+    lora = [k for k in before if "lora_B" in k]
+    assert all(not torch.equal(big[k], before[k]) for k in lora)
+    assert all(torch.allclose(big[k], accumulated[k], atol=1e-6) for k in before)
+    assert any(not torch.allclose(big[k], small[k], atol=1e-6) for k in lora)  # twice the steps: not the same
+
+
+def test_value_warmup_moves_only_the_value_head(tiny_config):
+    before, after = one_update(tiny_config(), warmup=True)
+    assert all(torch.equal(after[k], before[k]) for k in before if k.startswith("model."))
+    assert any(not torch.equal(after[k], before[k]) for k in before if k.startswith("value_head."))
