@@ -1,10 +1,11 @@
-"""Two-process checks, run by test_distributed.py under ``accelerate launch --cpu --num_processes 2``.
+"""Two-process checks on CPU (DDP over gloo), run by test_distributed.py:
 
-    accelerate launch --cpu --num_processes 2 tests/agents/ddp_check.py <tiny model> <output dir>
+    accelerate launch --multi_gpu --num_processes 2 tests/agents/ddp_check.py <tiny model> <output dir>
 
 Each rank computes a VL-DAC loss on its own data; after DDP's all-reduce the gradients must agree across ranks
 (and equal the mean of the ranks' own gradients). Then each rank's collector plays its own episode seeds, and a
-real two-process Trainer run must leave identical weights on both ranks. Rank 0 writes ``result.json``.
+real two-process Trainer run, where one rank alone hits a NaN loss, must skip that update on both ranks and
+leave identical weights. Rank 0 writes ``result.json``.
 """
 
 import json
@@ -81,13 +82,24 @@ def main(model_path: str, out: str) -> None:
     collector.close()
     result["seeds"] = gather_object([sorted([e.seed for e in rollout.episodes + collector.episodes])])
 
-    # -- 3. a real Trainer run on both ranks -------------------------------------------------------------------
+    # -- 3. a real Trainer run on both ranks, where rank 1 alone sees a NaN loss once -----------------------------
+    import vlgym_agents.train as train_module
+
+    real_loss, calls = train_module.vldac_loss, []
+
+    def nan_on_rank_1(*args, **kwargs):
+        loss, stats = real_loss(*args, **kwargs)
+        calls.append(1)
+        return (loss * float("nan") if rank == 1 and len(calls) == 2 else loss), stats
+
+    train_module.vldac_loss = nan_on_rank_1
     config = load_config(None, ["run.total_env_steps=24"], base=tiny_run_config(model_path, Path(out) / "run"))
     trainer = Trainer(config)
     initial = flat(trainer.unwrapped.trainable_parameters())
     summary = trainer.train()
     result["updates"] = gather_object([summary["state"]["update"]])
     result["env_steps"] = gather_object([summary["state"]["env_steps"]])
+    result["skipped_updates"] = gather_object([summary["state"]["skipped_updates"]])
     weights = flat(trainer.unwrapped.trainable_parameters())
     all_weights = accelerator.gather(weights[None])
     result["trained_weights_agree"] = torch.equal(all_weights[0], all_weights[1])

@@ -37,4 +37,5 @@ def test_two_processes_agree_on_gradients_and_split_the_seeds(tiny_qwen, tmp_pat
     rank0, rank1 = result["seeds"]
     assert rank0 == [50, 52, 54, 56] and rank1 == [51, 53, 55, 57]  # seed_start + k * world + rank
     assert result["updates"] == [2, 2] and result["env_steps"] == [32, 32]
+    assert result["skipped_updates"] == [1, 1]  # rank 1's NaN made both ranks skip (and nothing hung)
     assert result["trained_weights_agree"] and result["trained_weights_moved"]
