@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from vlgym_agents.algos.vldac import StepBatch, normalize_advantages, vldac_loss
-from vlgym_agents.checkpoint import latest_checkpoint, load_training_state, save_checkpoint
+from vlgym_agents.checkpoint import latest_checkpoint, load_training_state, rng_state, save_checkpoint
 from vlgym_agents.config import TrainConfig, dump_config
 from vlgym_agents.policy.vlm import VLMPolicy
 from vlgym_agents.rollout.collector import Collector, Rollout, StepRecord
@@ -99,7 +99,8 @@ class Trainer:
         self.state: dict[str, Any] = {"update": 0, "env_steps": 0, "seed_cursor": 0, "episodes": 0,
                                       "skipped_updates": 0, "worker_restarts": 0}
         if resume_from is not None:
-            self.state.update(load_training_state(resume_from, optimizer=optimizer, scheduler=self.scheduler))
+            self.state.update(load_training_state(resume_from, optimizer=optimizer, scheduler=self.scheduler,
+                                                  rank=self.rank))
             log.info("resumed from %s at update %d", resume_from, self.state["update"])
         self.policy, self.optimizer = self.accelerator.prepare(policy, optimizer)
         self.unwrapped: VLMPolicy = self.accelerator.unwrap_model(self.policy)
@@ -274,12 +275,15 @@ class Trainer:
         return metrics
 
     def save(self) -> Path | None:
+        from accelerate.utils import gather_object
+
         self.accelerator.wait_for_everyone()
+        rng_states = gather_object([rng_state()])  # each rank resumes its own random stream
         if not self.accelerator.is_main_process:
             return None
         return save_checkpoint(self.checkpoints, self.state["update"], policy=self.unwrapped,
                                optimizer=self.optimizer, scheduler=self.scheduler, state=self.state,
-                               keep=self.config.run.keep_checkpoints)
+                               keep=self.config.run.keep_checkpoints, rng_states=rng_states)
 
     def evaluate(self) -> dict[str, Any]:
         """Held-out episodes with the evaluation decoding parameters."""

@@ -104,6 +104,14 @@ def main(model_path: str, out: str) -> None:
     all_weights = accelerator.gather(weights[None])
     result["trained_weights_agree"] = torch.equal(all_weights[0], all_weights[1])
     result["trained_weights_moved"] = not torch.equal(weights, initial)
+    # -- 4. resuming gives each rank back its own random stream ------------------------------------------------
+    import hashlib
+
+    at_save = torch.get_rng_state()  # nothing drew random numbers after the last checkpoint
+    resumed = Trainer(config, resume=True)
+    resumed.collector.close()
+    result["rng_resumed"] = gather_object([torch.equal(torch.get_rng_state(), at_save)])
+    result["rng_digests"] = gather_object([hashlib.sha1(at_save.numpy().tobytes()).hexdigest()])
     if accelerator.is_main_process:
         (Path(out) / "result.json").write_text(json.dumps(result))
     accelerator.wait_for_everyone()

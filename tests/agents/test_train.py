@@ -87,7 +87,7 @@ def test_resume_restores_weights_optimiser_schedule_rng_and_counters(tiny_config
     assert resumed.scheduler.get_last_lr() == trainer.scheduler.get_last_lr()
     saved, loaded = trainer.optimizer.state_dict()["state"], resumed.optimizer.state_dict()["state"]
     assert saved.keys() == loaded.keys() and all(torch.equal(saved[k]["exp_avg"], loaded[k]["exp_avg"]) for k in saved)
-    assert torch.equal(torch.get_rng_state(), torch.load(folder / "rng.pt", weights_only=False)["torch"])
+    assert torch.equal(torch.get_rng_state(), torch.load(folder / "rng.pt", weights_only=False)[0]["torch"])
     assert resumed.train()["state"]["update"] == 3  # nothing left to do
     resumed.collector.close()
 
