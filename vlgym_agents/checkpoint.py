@@ -47,8 +47,11 @@ def _write_text_atomically(path: Path, text: str) -> None:
 
 
 def save_checkpoint(root: str | Path, update: int, *, policy, optimizer, scheduler, state: dict[str, Any],
-                    config_yaml: str = "", keep: int = 2) -> Path:
-    """Write checkpoint ``update`` under ``root`` atomically and keep the newest ``keep`` of them."""
+                    config_yaml: str = "", keep: int = 2, rng_states: list[dict[str, Any]] | None = None) -> Path:
+    """Write checkpoint ``update`` under ``root`` atomically and keep the newest ``keep`` of them.
+
+    ``rng_states``: every rank's :func:`rng_state`, in rank order (default: this process's only).
+    """
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     final = root / f"update-{update:06d}"
@@ -58,7 +61,7 @@ def save_checkpoint(root: str | Path, update: int, *, policy, optimizer, schedul
     policy.save(tmp)
     torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
     torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
-    torch.save(rng_state(), tmp / "rng.pt")
+    torch.save(rng_states or [rng_state()], tmp / "rng.pt")
     (tmp / "state.json").write_text(json.dumps(state, indent=2))
     (tmp / "config.yaml").write_text(config_yaml)  # what the checkpoint is: enough to load it for evaluation
     shutil.rmtree(final, ignore_errors=True)
@@ -78,9 +81,11 @@ def latest_checkpoint(root: str | Path) -> Path | None:
     return folder if (folder / "state.json").exists() else None
 
 
-def load_training_state(folder: Path, *, optimizer, scheduler) -> dict[str, Any]:
-    """Restore optimiser, scheduler and RNGs from ``folder``; returns its counters."""
+def load_training_state(folder: Path, *, optimizer, scheduler, rank: int = 0) -> dict[str, Any]:
+    """Restore optimiser, scheduler and this rank's RNGs from ``folder``; returns its counters."""
     optimizer.load_state_dict(torch.load(folder / "optimizer.pt", map_location="cpu", weights_only=False))
     scheduler.load_state_dict(torch.load(folder / "scheduler.pt", map_location="cpu", weights_only=False))
-    set_rng_state(torch.load(folder / "rng.pt", weights_only=False))
+    rng_states = torch.load(folder / "rng.pt", weights_only=False)
+    if rank < len(rng_states):  # a rank the saving run did not have keeps its fresh seed
+        set_rng_state(rng_states[rank])
     return json.loads((folder / "state.json").read_text())

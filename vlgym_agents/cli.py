@@ -37,13 +37,15 @@ def packaged_configs() -> list[str]:
 
 
 def _load(config: str, overrides: list[str] | None):
+    import yaml
+    from omegaconf.errors import OmegaConfBaseException
     from pydantic import ValidationError
 
     from vlgym_agents.config import load_config
 
     try:
         return load_config(config_path(config), overrides or [])
-    except (ValidationError, ValueError) as error:
+    except (ValidationError, ValueError, yaml.YAMLError, OmegaConfBaseException) as error:  # YAML: "k=[1,2"
         console.print(f"[red]invalid configuration[/]: {error}")
         raise typer.Exit(2) from error
 

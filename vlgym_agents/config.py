@@ -7,6 +7,7 @@ no-op (the authors' configs had keys that nothing read).
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Literal
 
@@ -86,14 +87,31 @@ class TrainConfig(Strict):
     eval: EvalSettings = Field(default_factory=EvalSettings)
     sft: SFTSettings = Field(default_factory=SFTSettings)
 
+    def training_seeds(self, world_size: int = 1) -> range:
+        """Every episode seed RL training (on ``world_size`` ranks) can reset an env with.
+
+        Training runs whole rollouts (``total_env_steps`` rounded up to one), every finished episode took at
+        least one step, and the episodes running at the end were also seeded.
+        """
+        per_update = self.env.num_envs * self.run.steps_per_env * world_size
+        steps = math.ceil(self.run.total_env_steps / per_update) * per_update
+        return range(self.env.seed_start, self.env.seed_start + steps + self.env.num_envs * world_size)
+
+    def check_held_out_seeds(self, world_size: int = 1) -> None:
+        """Raise if a held-out evaluation seed is also a training seed (RL or warm-start demonstrations)."""
+        held_out = range(self.eval.seed_start, self.eval.seed_start + self.eval.episodes)
+        demos = range(self.sft.seed_start, self.sft.seed_start + self.sft.demos)
+        for name, seeds in (("training", self.training_seeds(world_size)), ("sft demonstration", demos)):
+            if held_out and max(seeds.start, held_out.start) < min(seeds.stop, held_out.stop):
+                raise ValueError(f"held-out seeds {held_out.start}..{held_out.stop - 1} overlap the {name} seeds "
+                                 f"{seeds.start}..{seeds.stop - 1}: move eval.seed_start")
+
     @model_validator(mode="after")
     def _consistent(self) -> TrainConfig:
-        # Every training episode takes at least one env step, so its seeds lie in this range.
-        train_seeds = range(self.env.seed_start, self.env.seed_start + self.run.total_env_steps)
-        held_out = range(self.eval.seed_start, self.eval.seed_start + self.eval.episodes)
-        if held_out and max(train_seeds.start, held_out.start) < min(train_seeds.stop, held_out.stop):
-            raise ValueError(f"held-out seeds {held_out.start}..{held_out.stop - 1} overlap the training seeds "
-                             f"{train_seeds.start}..{train_seeds.stop - 1}: move eval.seed_start")
+        self.check_held_out_seeds()
+        if self.optim.lr_end > self.optim.lr:
+            raise ValueError(f"optim.lr_end ({self.optim.lr_end}) exceeds optim.lr ({self.optim.lr}): "
+                             "the schedule only decays")
         if self.algo.minibatch_size > self.env.num_envs * self.run.steps_per_env:
             raise ValueError("algo.minibatch_size exceeds the steps of one rollout (env.num_envs * run.steps_per_env)")
         return self

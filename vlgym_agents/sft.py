@@ -103,7 +103,7 @@ def warm_start(config: TrainConfig, output_dir: str | Path, *, report=None) -> t
             continue
         check = summarize(play_episodes(policy, config.env, check_seeds, config.sampling,
                                         batch_size=config.eval.num_envs, generator_seed=step))
-        check.update(step=step, loss=float(loss))
+        check.update(step=step, loss=loss.item())
         history.append(check)
         if report:
             report(check)

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from vlgym_agents.algos.vldac import StepBatch, normalize_advantages, vldac_loss
-from vlgym_agents.checkpoint import latest_checkpoint, load_training_state, save_checkpoint
+from vlgym_agents.checkpoint import latest_checkpoint, load_training_state, rng_state, save_checkpoint
 from vlgym_agents.config import TrainConfig, dump_config
 from vlgym_agents.policy.vlm import VLMPolicy
 from vlgym_agents.rollout.collector import Collector, Rollout, StepRecord
@@ -86,6 +86,7 @@ class Trainer:
         self.out = Path(run.output_dir)
         self.checkpoints = self.out / "checkpoints"
         self.rank, self.world = self.accelerator.process_index, self.accelerator.num_processes
+        config.check_held_out_seeds(self.world)
         self.updates_total = math.ceil(run.total_env_steps / (config.env.num_envs * run.steps_per_env * self.world))
         resume_from = latest_checkpoint(self.checkpoints) if resume else None
         if resume and resume_from is None:
@@ -98,7 +99,8 @@ class Trainer:
         self.state: dict[str, Any] = {"update": 0, "env_steps": 0, "seed_cursor": 0, "episodes": 0,
                                       "skipped_updates": 0, "worker_restarts": 0}
         if resume_from is not None:
-            self.state.update(load_training_state(resume_from, optimizer=optimizer, scheduler=self.scheduler))
+            self.state.update(load_training_state(resume_from, optimizer=optimizer, scheduler=self.scheduler,
+                                                  rank=self.rank))
             log.info("resumed from %s at update %d", resume_from, self.state["update"])
         self.policy, self.optimizer = self.accelerator.prepare(policy, optimizer)
         self.unwrapped: VLMPolicy = self.accelerator.unwrap_model(self.policy)
@@ -132,7 +134,17 @@ class Trainer:
         self.out.mkdir(parents=True, exist_ok=True)
         (self.out / "config.yaml").write_text(dump_config(self.config))
         self.writer = SummaryWriter(str(self.out / "tensorboard"))
-        self.jsonl = open(self.out / "metrics.jsonl", "a")  # noqa: SIM115 (closed in train())
+        metrics = self.out / "metrics.jsonl"
+        if metrics.exists():  # rows after the checkpoint this run starts from describe lost work: drop them
+            metrics.write_text("".join(f"{line}\n" for line in metrics.read_text().splitlines()
+                                       if self._logged_before_start(line)))
+        self.jsonl = open(metrics, "a")  # noqa: SIM115 (closed in train())
+
+    def _logged_before_start(self, line: str) -> bool:
+        try:
+            return json.loads(line)["update"] <= self.state["update"]
+        except (ValueError, KeyError, TypeError):  # a line cut short by a kill
+            return False
 
     def _log(self, metrics: dict[str, Any]) -> None:
         if self.writer is None:
@@ -176,20 +188,24 @@ class Trainer:
                             token_mask=mask.to(device), advantages=advantages[indices].to(device), values=values,
                             returns=returns[indices].to(device)), algo.vldac, warmup=warmup)
                         if not self._all_finite(loss):
-                            log.warning("non-finite loss at update %d: update skipped, weights unchanged",
-                                        self.state["update"] + 1)
-                            self.optimizer.zero_grad(set_to_none=True)
-                            self.state["skipped_updates"] += 1
-                            return {"skipped": 1.0}
+                            return self._skip("loss")
                         self.accelerator.backward(loss * (len(indices) / group_size))
                     for key, value in stats.items():
                         totals[key] = totals.get(key, 0.0) + value
                     count += 1
                 stats_norm = self.accelerator.clip_grad_norm_(unwrapped.trainable_parameters(), algo.max_grad_norm)
+                if not math.isfinite(float(stats_norm)):  # a finite loss can still have inf/NaN gradients
+                    return self._skip("gradient norm")
                 totals["grad_norm"] = totals.get("grad_norm", 0.0) + float(stats_norm) * len(group)
                 self.optimizer.step()
                 self.optimizer.zero_grad(set_to_none=True)
         return {key: value / max(1, count) for key, value in totals.items()}
+
+    def _skip(self, what: str) -> dict[str, float]:
+        log.warning("non-finite %s at update %d: update skipped, weights unchanged", what, self.state["update"] + 1)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.state["skipped_updates"] += 1
+        return {"skipped": 1.0}
 
     def _all_finite(self, loss: torch.Tensor) -> bool:
         bad = torch.tensor([0.0 if torch.isfinite(loss).item() else 1.0], device=self.accelerator.device)
@@ -216,7 +232,6 @@ class Trainer:
                     records = assign_advantages(rollout, config.algo.gamma, config.algo.gae_lambda)
                     warmup = state["update"] < config.algo.vldac.warmup_updates
                     stats = self.update(records, warmup=warmup)
-                    self.scheduler.step()
                     finished = time.perf_counter()
                     state["update"] += 1
                     state["env_steps"] += steps_per_update
@@ -224,6 +239,7 @@ class Trainer:
                     state["episodes"] += len(rollout.episodes)
                     state["worker_restarts"] += rollout.worker_restarts
                     metrics = self._metrics(rollout, records, stats, warmup, collected - started, finished - started)
+                    self.scheduler.step()  # after the metrics, so that "lr" is the rate this update used
                     self._log(metrics)
                     progress.update(task, completed=min(state["env_steps"], config.run.total_env_steps),
                                     status=f"success {metrics.get('success_rate', float('nan')):.2f}")
@@ -259,12 +275,16 @@ class Trainer:
         return metrics
 
     def save(self) -> Path | None:
+        from accelerate.utils import gather_object
+
         self.accelerator.wait_for_everyone()
+        rng_states = gather_object([rng_state()])  # each rank resumes its own random stream
         if not self.accelerator.is_main_process:
             return None
         return save_checkpoint(self.checkpoints, self.state["update"], policy=self.unwrapped,
                                optimizer=self.optimizer, scheduler=self.scheduler, state=self.state,
-                               config_yaml=dump_config(self.config), keep=self.config.run.keep_checkpoints)
+                               config_yaml=dump_config(self.config), keep=self.config.run.keep_checkpoints,
+                               rng_states=rng_states)
 
     def evaluate(self) -> dict[str, Any]:
         """Held-out episodes with the evaluation decoding parameters."""

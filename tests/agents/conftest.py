@@ -25,3 +25,32 @@ def tiny_models(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_qwen(tiny_models):
     return tiny_models["qwen2_5_vl"]
+
+
+def tiny_run_config(model_path, output_dir) -> dict:
+    """A complete training config as a dict: the tiny model, 2 NumberLine envs in-process, seconds per run.
+
+    NumberLine with ``max_position=2`` cuts episodes at 4 steps, so a 4-step rollout sees time-limit truncations.
+    """
+    return {
+        "model": {"path": str(model_path), "lora": {"r": 4, "alpha": 8, "dropout": 0.0}, "value_head_hidden": [16]},
+        "env": {"id": "vlgym/GymCards-NumberLine-v0", "num_envs": 2, "vector": "sync",
+                "kwargs": {"state_in_text": True, "image_size": 56, "max_position": 2}},
+        "sampling": {"max_new_tokens": 8},
+        "algo": {"ppo_epochs": 1, "minibatch_size": 4, "vldac": {"warmup_updates": 1}},
+        "optim": {"lr": 1e-3, "lr_end": 1e-4},
+        "run": {"output_dir": str(output_dir), "total_env_steps": 24, "steps_per_env": 4, "checkpoint_every": 1,
+                "keep_checkpoints": 10, "torch_threads": 1, "device": "cpu"},
+        "eval": {"episodes": 0, "seed_start": 10_000},
+    }
+
+
+@pytest.fixture
+def tiny_config(tiny_qwen, tmp_path):
+    """``tiny_config(*overrides)``: a validated TrainConfig of :func:`tiny_run_config` writing under tmp_path."""
+    from vlgym_agents.config import load_config
+
+    def make(*overrides: str):
+        return load_config(None, list(overrides), base=tiny_run_config(tiny_qwen, tmp_path / "run"))
+
+    return make

@@ -92,15 +92,19 @@ def is_well_formed(answer: str) -> bool:
 
 
 def split_infos(infos: dict[str, Any], num_envs: int) -> list[dict[str, Any]]:
-    """Vector-env info (arrays with ``_key`` masks) to one dict per env (only the keys that env reported)."""
+    """Vector-env info (arrays with ``_key`` masks) to one dict per env (only the keys that env reported).
+
+    A nested dict in an env's info (WebShop's ``purchase``) arrives as a nested dict of arrays: split it too.
+    """
     out: list[dict[str, Any]] = [{} for _ in range(num_envs)]
     for key, values in infos.items():
         if key.startswith("_"):
             continue
         present = infos.get(f"_{key}", np.ones(num_envs, dtype=bool))
+        per_env = split_infos(values, num_envs) if isinstance(values, dict) else values
         for i in range(num_envs):
             if present[i]:
-                out[i][key] = values[i]
+                out[i][key] = per_env[i]
     return out
 
 
@@ -171,12 +175,18 @@ class Collector:
 
     @torch.no_grad()
     def collect(self, steps_per_env: int) -> Rollout:
-        """The next ``steps_per_env`` steps of every env."""
+        """The next ``steps_per_env`` steps of every env.
+
+        A step lost to a dead worker is made up for: every rollout has the same size, so ranks run the same
+        number of minibatches (DDP's collectives pair up) and the env-step counters stay true.
+        """
         if self.envs is None:
             self.start()
         n = self.settings.num_envs
         rollout = Rollout(steps=[[] for _ in range(n)], last_values=[0.0] * n)
-        for _ in range(steps_per_env):
+        while len(rollout.steps[0]) < steps_per_env:
+            if rollout.worker_restarts > steps_per_env:
+                raise RuntimeError(f"env workers died {rollout.worker_restarts} times in one rollout: giving up")
             self._step(rollout)
         rollout.last_values = self.policy.values(self.policy.encode(self.prompts())).tolist()
         return rollout
@@ -224,7 +234,10 @@ class Collector:
                 episode.success = bool(self.infos[i].get("success", False))
                 episode.score = float(self.infos[i].get("score", 0.0))
                 rollout.episodes.append(episode)
-            self._reset(done)
+            try:
+                self._reset(done)
+            except WorkerDiedError as error:  # a worker can die between the step and the reset too
+                self._recover(rollout, error)
 
     @staticmethod
     def _count(episode: Episode, info: dict[str, Any], reward: float, answer: str) -> None:

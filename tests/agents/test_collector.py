@@ -1,0 +1,254 @@
+"""Rollouts: seeds from one cursor, episodes across collect calls, one batch per step, GAE wiring, bad answers
+handled by the env, and dead env workers replaced."""
+
+import logging
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+import vlgym  # noqa: F401
+from vlgym_agents.policy.sampling import Sampling
+from vlgym_agents.policy.vlm import LoraSettings, PolicyConfig, VLMPolicy
+from vlgym_agents.rollout.collector import Collector, EnvSettings, split_infos
+from vlgym_agents.rollout.evaluate import summarize
+from vlgym_agents.train import assign_advantages
+
+SAMPLING = Sampling(max_new_tokens=8)
+STEP_LIMIT = 4  # NumberLine with max_position=2
+GARBAGE = "I would rather not say."
+
+
+@pytest.fixture(scope="module")
+def policy(tiny_qwen):
+    return VLMPolicy(PolicyConfig(path=str(tiny_qwen), value_head_hidden=[16], lora=LoraSettings(r=4, dropout=0.0)))
+
+
+def settings(**overrides) -> EnvSettings:
+    values = dict(id="vlgym/GymCards-NumberLine-v0", num_envs=2, vector="sync", seed_start=100,
+                  kwargs={"state_in_text": True, "image_size": 56, "max_position": 2})
+    return EnvSettings(**{**values, **overrides})
+
+
+def answering(policy, monkeypatch, answer: str, calls: list | None = None, before=None):
+    """Make ``policy.generate`` sample as usual but answer ``answer`` in every env (the tokens stay sampled)."""
+    real = type(policy).generate
+
+    def generate(self, batch, sampling):
+        if before is not None:
+            before()
+        generation = real(self, batch, sampling)
+        if calls is not None:
+            calls.append(batch["input_ids"].shape[0])
+        generation.texts = [answer] * len(generation.texts)
+        return generation
+
+    monkeypatch.setattr(type(policy), "generate", generate)
+
+
+def seeds_used(collector, rollouts) -> list[int]:
+    return sorted([e.seed for r in rollouts for e in r.episodes] + [e.seed for e in collector.episodes])
+
+
+def test_seeds_follow_the_cursor_per_rank(policy, monkeypatch):
+    answering(policy, monkeypatch, GARBAGE)
+    collector = Collector(settings(), policy, SAMPLING, rank=1, world_size=3, with_reference=False)
+    rollouts = [collector.collect(3), collector.collect(3)]  # each env: one episode of 4 steps, then 2 more
+    collector.close()
+    assert collector.seed_cursor == 4
+    assert seeds_used(collector, rollouts) == [100 + 3 * k + 1 for k in range(4)]
+    others = [Collector(settings(), policy, SAMPLING, rank=r, world_size=3) for r in (0, 2)]
+    streams = [{c.next_seed() for _ in range(50)} for c in others]
+    assert not streams[0] & streams[1] and not set(seeds_used(collector, rollouts)) & (streams[0] | streams[1])
+
+
+def test_rollouts_are_reproducible(policy):
+    def run():
+        torch.manual_seed(0)
+        collector = Collector(settings(), policy, SAMPLING, with_reference=False)
+        rollout = collector.collect(5)
+        collector.close()
+        return ([[(r.tokens.tolist(), r.reward, r.truncated) for r in stream] for stream in rollout.steps],
+                [(e.seed, e.ret, e.length) for e in rollout.episodes])
+
+    first = run()
+    assert first == run()
+    assert len({tuple(r[0]) for stream in first[0] for r in stream}) > 1  # it did sample
+
+
+def test_episodes_continue_across_collect_calls(policy, monkeypatch):
+    answering(policy, monkeypatch, GARBAGE)
+    collector = Collector(settings(), policy, SAMPLING, with_reference=False)
+    first, second = collector.collect(3), collector.collect(3)
+    collector.close()
+    assert not first.episodes and all(not (r.truncated or r.terminated) for s in first.steps for r in s)
+    # the episodes started in the first rollout end at their 4th step: the first step of the second rollout
+    assert [e.length for e in second.episodes] == [STEP_LIMIT, STEP_LIMIT]
+    assert [e.seed for e in second.episodes] == [100, 101]
+    assert all(stream[0].truncated and not stream[1].truncated for stream in second.steps)
+    assert [e.seed for e in collector.episodes] == [102, 103]
+
+
+def test_one_generate_call_per_step_for_all_envs(policy, monkeypatch):
+    calls = []
+    answering(policy, monkeypatch, GARBAGE, calls)
+    collector = Collector(settings(num_envs=3), policy, SAMPLING, with_reference=False)
+    rollout = collector.collect(5)
+    collector.close()
+    assert calls == [3] * 5
+    assert [len(stream) for stream in rollout.steps] == [5, 5, 5]
+
+
+def test_unparseable_answers_leave_the_state_unchanged_and_are_counted(policy, monkeypatch):
+    collector = Collector(settings(), policy, SAMPLING, with_reference=False)
+    positions = []
+    answering(policy, monkeypatch, GARBAGE,
+              before=lambda: positions.append([e.unwrapped.current for e in collector.envs.envs]))
+    rollout = collector.collect(STEP_LIMIT)
+    collector.close()
+    assert all(p == positions[0] for p in positions)  # never turned into some action
+    assert [r.reward for s in rollout.steps for r in s] == [-1.0] * 2 * STEP_LIMIT  # the env's invalid penalty
+    stats = summarize(rollout.episodes)
+    assert stats["parse_failure_rate"] == 1.0 and stats["invalid_action_rate"] == 1.0
+
+
+@pytest.mark.parametrize(("answer", "valid"),
+                         [('{"thoughts": "", "action": "jump"}', False), ('{"action": "+"}', True)])
+def test_well_formed_answers_are_not_parse_failures(policy, monkeypatch, answer, valid):
+    answering(policy, monkeypatch, answer)
+    collector = Collector(settings(num_envs=1), policy, SAMPLING, with_reference=False)
+    rollout = collector.collect(2)
+    collector.close()
+    episodes = collector.episodes + rollout.episodes
+    assert sum(e.parse_failures for e in episodes) == 0
+    assert sum(e.invalid_actions for e in episodes) == (0 if valid else 2)
+
+
+def test_time_limit_truncation_bootstraps_from_the_final_observation(policy, monkeypatch):
+    answering(policy, monkeypatch, GARBAGE)
+    collector = Collector(settings(), policy, SAMPLING, with_reference=False)
+    final_prompts = {}
+    real_reset = collector._reset
+
+    def reset(which):
+        if collector.envs is not None and all(collector.infos):  # not the first reset: episodes just ended
+            final_prompts.update(zip(which, collector.prompts(which), strict=True))
+        real_reset(which)
+
+    collector._reset = reset
+    rollout = collector.collect(STEP_LIMIT + 1)
+    collector.close()
+    assert sorted(final_prompts) == [0, 1]
+    expected = policy.values(policy.encode([final_prompts[0], final_prompts[1]])).tolist()
+    for i, stream in enumerate(rollout.steps):
+        cut = stream[STEP_LIMIT - 1]
+        assert cut.truncated and not cut.terminated
+        assert cut.final_value == pytest.approx(expected[i], abs=1e-6)
+        assert cut.final_value != pytest.approx(stream[STEP_LIMIT].value, abs=1e-7)  # not the next episode's
+        assert all(r.final_value == 0.0 for j, r in enumerate(stream) if j != STEP_LIMIT - 1)
+    # with lambda = 0 every advantage is the one-step TD error: the cut step bootstraps from V(final obs),
+    # the others from the next stored value, the last one from V(observation after the rollout)
+    gamma = 0.9
+    assign_advantages(rollout, gamma, 0.0)
+    for stream, last_value in zip(rollout.steps, rollout.last_values, strict=True):
+        for t, r in enumerate(stream):
+            following = r.final_value if r.truncated else (stream[t + 1].value if t + 1 < len(stream) else last_value)
+            assert r.advantage == pytest.approx(r.reward + gamma * following - r.value, abs=1e-6)
+            assert r.ret == pytest.approx(r.advantage + r.value, abs=1e-6)
+
+
+def test_split_infos_inverts_gymnasium_aggregation_including_nested_dicts():
+    vector = gym.vector.SyncVectorEnv([lambda: gym.make("vlgym/GymCards-NumberLine-v0")] * 3)
+    per_env = [{"success": False, "score": 0.0, "available_actions": ["+", "-"]},
+               {"success": True, "score": 1.0, "available_actions": [],
+                "purchase": {"asin": "B01", "options": {"color": "red"}, "r_att": 0.5}},
+               {"success": False, "score": 0.5, "available_actions": ["+"], "only_here": 3}]
+    infos = {}
+    for i, info in enumerate(per_env):
+        infos = vector._add_info(infos, info, i)
+    vector.close()
+    assert split_infos(infos, 3) == per_env
+
+
+# -- dead workers (real worker processes) ----------------------------------------------------------------------
+
+def kill_worker(collector, index: int) -> None:
+    process = collector.envs.processes[index]
+    process.kill()
+    process.join()
+
+
+def test_worker_killed_between_collects_is_replaced(policy, monkeypatch, caplog):
+    answering(policy, monkeypatch, GARBAGE)
+    collector = Collector(settings(vector="async"), policy, SAMPLING, with_reference=False)
+    try:
+        collector.collect(1)
+        old = list(collector.envs.processes)
+        kill_worker(collector, 0)
+        with caplog.at_level(logging.WARNING):
+            rollout = collector.collect(2)
+        assert rollout.worker_restarts == 1
+        assert "worker 0" in caplog.text and "restarting" in caplog.text
+        assert all(p.is_alive() for p in collector.envs.processes) and not set(collector.envs.processes) & set(old)
+        # the failed step is made up for, in fresh episodes with fresh seeds: the rollout keeps its size
+        assert [len(s) for s in rollout.steps] == [2, 2]
+        assert [e.seed for e in collector.episodes] == [102, 103] and collector.episodes[0].length == 2
+        assert len(collector.collect(2).steps[0]) == 2  # and training goes on
+    finally:
+        collector.close()
+
+
+def test_worker_killed_during_a_step_cuts_the_episodes_as_truncations(policy, monkeypatch):
+    collector = Collector(settings(vector="async"), policy, SAMPLING, with_reference=False)
+    steps = []
+
+    def maybe_kill():
+        steps.append(1)
+        if len(steps) == 2:
+            kill_worker(collector, 1)
+
+    answering(policy, monkeypatch, GARBAGE, before=maybe_kill)
+    try:
+        rollout = collector.collect(3)
+        assert rollout.worker_restarts == 1
+        for stream in rollout.steps:  # step 1 kept and cut, step 2 lost and made up for in a new episode
+            assert len(stream) == 3 and stream[0].truncated and not (stream[1].truncated or stream[2].truncated)
+            assert np.isfinite(stream[0].final_value) and stream[0].final_value != 0.0
+        assert [e.seed for e in collector.episodes] == [102, 103] and collector.episodes[0].length == 2
+    finally:
+        collector.close()
+
+
+def test_a_worker_that_keeps_dying_stops_the_rollout(policy, monkeypatch):
+    collector = Collector(settings(vector="async"), policy, SAMPLING, with_reference=False)
+    answering(policy, monkeypatch, GARBAGE, before=lambda: kill_worker(collector, 0))
+    try:
+        with pytest.raises(RuntimeError, match="died 4 times"):
+            collector.collect(3)
+    finally:
+        collector.close()
+
+
+def test_worker_killed_between_step_and_reset_is_replaced(policy, monkeypatch):
+    answering(policy, monkeypatch, GARBAGE)
+    collector = Collector(settings(vector="async"), policy, SAMPLING, with_reference=False)
+    collector.start()
+    real_step = collector.envs.step
+
+    def step(actions):
+        result = real_step(actions)
+        if np.any(result[3]):  # the episodes just ended: the worker dies before the reset
+            kill_worker(collector, 1)
+        return result
+
+    collector.envs.step = step
+    try:
+        rollout = collector.collect(STEP_LIMIT + 1)
+        assert rollout.worker_restarts == 1
+        assert [(e.seed, e.length) for e in rollout.episodes] == [(100, STEP_LIMIT), (101, STEP_LIMIT)]
+        assert [len(s) for s in rollout.steps] == [STEP_LIMIT + 1] * 2
+        # seeds 102 and 103 went to the reset that failed; they are never reused
+        assert [e.seed for e in collector.episodes] == [104, 105]
+    finally:
+        collector.close()

@@ -1,0 +1,72 @@
+"""Warm start: expert demonstrations in the RL answer format, a falling loss, and a model folder RL can load."""
+
+import json
+import random
+
+import pytest
+import torch
+
+from vlgym.prompts import format_answer
+from vlgym_agents.policy.vlm import PolicyConfig, VLMPolicy
+from vlgym_agents.rollout.collector import is_well_formed
+from vlgym_agents.rollout.evaluate import make_env
+from vlgym_agents.sft import collect_demonstrations, sft_loss, warm_start
+
+
+@pytest.fixture
+def config(tiny_config):
+    return tiny_config("sft.demos=12", "sft.seed_start=700", "sft.max_steps=2", "sft.check_every=2",
+                       "sft.check_episodes=2", "sft.batch_size=4", "eval.num_envs=2")
+
+
+def test_demonstrations_are_expert_steps_in_the_rl_answer_format(config):
+    policy = VLMPolicy(config.model)
+    demos = collect_demonstrations(policy, config)
+    assert len(demos) == 12
+    env, seed = make_env(config.env), 700  # replay: the same prompts, the expert's actions, as RL would send them
+    obs, info = env.reset(seed=seed)
+    for demo in demos:
+        assert demo.prompt.text == policy.prompt(obs, info).text and len(demo.prompt.images) == 1
+        expert = env.unwrapped.expert_action()
+        assert demo.answer == format_answer(expert, "") and is_well_formed(demo.answer)
+        obs, _, terminated, truncated, info = env.step(demo.answer)  # the answer text is the action
+        assert info["action_valid"] and info["parsed_action"] == expert
+        if terminated or truncated:
+            assert info["success"]  # the expert solves NumberLine
+            seed += 1
+            obs, info = env.reset(seed=seed)
+    env.close()
+    assert seed > 700  # several episodes
+
+
+def test_a_few_sft_steps_reduce_the_loss(config):
+    torch.manual_seed(0)
+    policy = VLMPolicy(config.model)
+    demos = random.Random(0).sample(collect_demonstrations(policy, config), 8)
+    optimizer = torch.optim.AdamW(policy.trainable_parameters(), lr=5e-3)
+    with torch.no_grad():
+        before = sft_loss(policy, demos).item()
+    for _ in range(5):
+        loss = sft_loss(policy, demos)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    with torch.no_grad():
+        after = sft_loss(policy, demos).item()
+    assert after < before - 0.1, (before, after)
+
+
+def test_warm_start_writes_a_plain_model_folder(config, tmp_path, tiny_qwen):
+    model_dir, summary = warm_start(config, tmp_path / "sft")
+    assert summary["demonstrations"] == 12 and [c["step"] for c in summary["checks"]] == [2]
+    assert json.loads((tmp_path / "sft" / "sft_log.json").read_text()) == summary["checks"]
+    assert not (model_dir / "adapter_config.json").exists()  # the LoRA adapter is merged
+    warm = VLMPolicy(PolicyConfig(path=str(model_dir), lora=None, value_head_hidden=[8]))
+    base = VLMPolicy(PolicyConfig(path=str(tiny_qwen), lora=None, value_head_hidden=[8]))
+    warm_weights, base_weights = dict(warm.model.named_parameters()), dict(base.model.named_parameters())
+    assert warm_weights.keys() == base_weights.keys()
+    changed = [n for n in warm_weights if not torch.equal(warm_weights[n], base_weights[n])]
+    assert changed and all("language_model" in n and "proj" in n for n in changed)  # only where LoRA was
+    # RL starts from it with a fresh adapter; the KL reference is this warm-started model
+    rl = VLMPolicy(config.model.model_copy(update={"path": str(model_dir)}))
+    assert rl.has_adapter
