@@ -35,10 +35,10 @@ def answering(policy, monkeypatch, answer: str, calls: list | None = None, befor
     """Make ``policy.generate`` sample as usual but answer ``answer`` in every env (the tokens stay sampled)."""
     real = type(policy).generate
 
-    def generate(self, batch, sampling):
+    def generate(self, batch, sampling, **kwargs):
         if before is not None:
             before()
-        generation = real(self, batch, sampling)
+        generation = real(self, batch, sampling, **kwargs)
         if calls is not None:
             calls.append(batch["input_ids"].shape[0])
         generation.texts = [answer] * len(generation.texts)

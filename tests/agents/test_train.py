@@ -131,8 +131,8 @@ def test_non_finite_numbers_skip_the_update_and_corrupt_nothing(tiny_config, mon
 def test_unparseable_answers_are_counted_in_the_logs(tiny_config, monkeypatch):
     real = VLMPolicy.generate
 
-    def garbage(self, batch, sampling):
-        generation = real(self, batch, sampling)
+    def garbage(self, batch, sampling, **kwargs):
+        generation = real(self, batch, sampling, **kwargs)
         generation.texts = ["<<< 42 >>> no json here"] * len(generation.texts)
         return generation
 
