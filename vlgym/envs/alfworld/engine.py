@@ -1,0 +1,172 @@
+"""ALFWorld's text engine as ``AlfredTWEnv`` runs it, made faster by caching without changing a word.
+
+The engine is TextWorld's ``PddlEnv`` (Fast Downward underneath) wrapped in ALFWorld's ``AlfredDemangler`` and
+``AlfredInfos``, the stack ``AlfredTWEnv.init_env`` builds. Played as is, nearly all of its time goes into work
+that gives the same result every time:
+
+* every step renders every admissible command through the grammar (a TatSu parse of the template and of each
+  condition, plus deep copies of the context), though a command's text depends only on the grounded operator
+  and facts that never change: :class:`CommandCache` keeps each operator's text for the loaded game;
+* loading parses the whole grammar, identical for every game but for the goal sentence, and ``reset`` runs Fast
+  Downward's pure-Python translator twice on the problem that ``load`` just translated: parsed grammars and
+  translations are memoised by their input text;
+* text generation re-parses the same rule strings and conditions with TatSu on every step: parses are memoised
+  by their text (parsed symbols are copied out, as textworld mutates them).
+
+The last two replace four module attributes of textworld 1.7.0 (pinned in constraints.txt), and only while this
+module's engine runs (:func:`caching`); ``tests/envs/alfworld/test_engine.py`` checks that commands, feedback and
+``won`` stay identical to the raw stack.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from functools import lru_cache
+from types import SimpleNamespace
+from typing import Any
+
+import fast_downward
+import textworld
+from alfworld.agents.environment.alfred_tw_env import AlfredDemangler, AlfredInfos
+from textworld.envs import PddlEnv
+from textworld.envs.pddl import logic as pddl_logic
+from textworld.envs.pddl import textgen
+from textworld.logic import Rule
+
+
+class _LRU:
+    """A small least-recently-used memo of ``function`` by its (hashable) arguments."""
+
+    def __init__(self, function: Callable, size: int):
+        self.function, self.size, self.entries = function, size, OrderedDict()
+
+    def __call__(self, *args, **kwargs):
+        key = (args, tuple(sorted(kwargs.items())))
+        if key in self.entries:
+            self.entries.move_to_end(key)
+            return self.entries[key]
+        value = self.function(*args, **kwargs)
+        self.entries[key] = value
+        if len(self.entries) > self.size:
+            self.entries.popitem(last=False)
+        return value
+
+
+# Translations of the last few problems (two per game: plain and optimised for replanning); grammars differ by
+# their goal sentence only, and there are a few hundred sentences.
+_translate = _LRU(fast_downward.pddl2sas, size=8)
+_game_logic = _LRU(pddl_logic.GameLogic, size=512)
+_cached_fast_downward = SimpleNamespace(**{**vars(fast_downward), "pddl2sas": _translate})
+
+
+@lru_cache(maxsize=4096)
+def _parse_symbols(text: str, rule_name: str) -> Any:
+    return _ORIGINAL_PARSE(text, rule_name=rule_name)
+
+
+def _parse_and_convert(text: str, rule_name: str | None = None, trace: bool = False) -> Any:
+    if trace or rule_name is None:
+        return _ORIGINAL_PARSE(text, rule_name=rule_name, trace=trace)
+    return copy.deepcopy(_parse_symbols(text, rule_name))  # derivation assigns contexts to the symbols
+
+
+class _MemoRule(Rule):
+    @classmethod
+    @lru_cache(maxsize=4096)
+    def parse_conjunctive_query(cls, expression: str) -> Rule:
+        return Rule.parse_conjunctive_query(expression)
+
+
+_ORIGINAL_PARSE = textgen._parse_and_convert
+_SWAPS = ((pddl_logic, "GameLogic", _game_logic), (pddl_logic, "fast_downward", _cached_fast_downward),
+          (textgen, "_parse_and_convert", _parse_and_convert), (textgen, "Rule", _MemoRule))
+
+
+@contextlib.contextmanager
+def caching() -> Iterator[None]:
+    """Let textworld use the memoised parser, grammar and translator while the block runs."""
+    saved = [(module, name, getattr(module, name)) for module, name, _ in _SWAPS]
+    for module, name, value in _SWAPS:
+        setattr(module, name, value)
+    try:
+        yield
+    finally:
+        for module, name, value in saved:
+            setattr(module, name, value)
+
+
+class CommandCache:
+    """The grammar of one loaded game, remembering the text of each grounded command template."""
+
+    def __init__(self, grammar, templates: set[str]):
+        self.grammar, self.templates, self.texts = grammar, templates, {}
+
+    def derive(self, start: str, context: dict) -> str:
+        if start not in self.templates:  # feedback and intro depend on the state: always derived
+            return self.grammar.derive(start, context)
+        key = (start, tuple((p.name, v.name) for p, v in context["mapping"].items()))
+        if key not in self.texts:
+            self.texts[key] = self.grammar.derive(start, context)
+        return self.texts[key]
+
+
+def raw_engine() -> textworld.core.Environment:
+    """ALFWorld's own stack for one game, as ``AlfredTWEnv.init_env`` builds it (no domain randomisation)."""
+    infos = textworld.EnvInfos(won=True, admissible_commands=True, extras=["gamefile"])
+    return AlfredInfos(AlfredDemangler(PddlEnv(infos), shuffle=False))
+
+
+class Engine:
+    """One ALFWorld game at a time: load a ``game.tw-pddl`` dict, reset, step admissible commands."""
+
+    def __init__(self):
+        self._env = raw_engine()
+        self._pddl: PddlEnv = self._env.unwrapped
+        self.state = None
+
+    def load(self, game: dict) -> None:
+        """Load a game: the parsed JSON of a ``game.tw-pddl`` file."""
+        with caching():
+            self._env.load(game)
+        logic = copy.copy(self._pddl._logic)
+        logic.grammar = CommandCache(logic.grammar, {a.template for a in logic.actions.values()})
+        self._pddl._logic = logic
+        self.state = None
+
+    def reset(self) -> str:
+        with caching():
+            self.state = self._env.reset()
+        return self.state.feedback
+
+    def step(self, command: str) -> str:
+        with caching():
+            self.state, _, _ = self._env.step(command)
+        return self.state.feedback
+
+    @property
+    def admissible_commands(self) -> list[str]:
+        return self.state["admissible_commands"]
+
+    @property
+    def won(self) -> bool:
+        return bool(self.state["won"])
+
+    @property
+    def names(self) -> dict[str, str]:
+        """Display name ("apple 1") of every engine id."""
+        return {key: info.name.strip() for key, info in self._pddl._entity_infos.items()}
+
+    def facts(self) -> dict[str, set[tuple[str, ...]]]:
+        """The current facts by predicate (lower-case, as Fast Downward names them): argument-name tuples."""
+        by_name: dict[str, set[tuple[str, ...]]] = {}
+        for signature, props in self._pddl._pddl_state._facts.items():
+            by_name[signature.name.lower()] = {tuple(v.name for v in p.arguments) for p in props}
+        return by_name
+
+    def plan(self) -> list[str]:
+        """Fast Downward's optimal plan from the current state, as commands (ALFWorld's planner expert)."""
+        with caching():
+            return self._pddl._pddl_state.replan(self._pddl._entity_infos)
