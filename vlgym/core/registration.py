@@ -55,3 +55,5 @@ def register_all() -> None:
     for task in TASKS.values():
         register(f"vlgym/MiniWorld-{task.name}-v0", "vlgym.envs.miniworld:MiniWorldTaskEnv", family="miniworld",
                  max_episode_steps=task.time_limit, description=task.description, task=task.name)
+    register("vlgym/ALFWorld-v0", "vlgym.envs.alfworld:ALFWorldEnv", family="alfworld", max_episode_steps=50,
+             description="ALFWorld household tasks on its TextWorld/PDDL engine, with a drawn map of the room.")

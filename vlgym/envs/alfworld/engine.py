@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import sys
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from functools import lru_cache
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, ClassVar
 
 import fast_downward
 import textworld
@@ -55,9 +56,17 @@ class _LRU:
         return value
 
 
-# Translations of the last few problems (two per game: plain and optimised for replanning); grammars differ by
+# Translations of the last dozen problems (two per game: plain and optimised for replanning); grammars differ by
 # their goal sentence only, and there are a few hundred sentences.
-_translate = _LRU(fast_downward.pddl2sas, size=8)
+def _pddl2sas(*args, **kwargs):
+    argv = list(sys.argv)  # Fast Downward's translator overwrites sys.argv for its option parser
+    try:
+        return fast_downward.pddl2sas(*args, **kwargs)
+    finally:
+        sys.argv[:] = argv
+
+
+_translate = _LRU(_pddl2sas, size=24)
 _game_logic = _LRU(pddl_logic.GameLogic, size=512)
 _cached_fast_downward = SimpleNamespace(**{**vars(fast_downward), "pddl2sas": _translate})
 
@@ -99,18 +108,29 @@ def caching() -> Iterator[None]:
 
 
 class CommandCache:
-    """The grammar of one loaded game, remembering the text of each grounded command template."""
+    """A game's grammar, with the text of each command template remembered by the names it is filled with.
+
+    A command's text depends only on its template and the names of its arguments: the one condition in a
+    command template (``go to`` names the receptacle at the destination) holds by the operator's own
+    precondition. Texts are therefore shared by all games (process-wide, bounded).
+    """
+
+    texts: ClassVar[OrderedDict] = OrderedDict()
+    size = 200_000
 
     def __init__(self, grammar, templates: set[str]):
-        self.grammar, self.templates, self.texts = grammar, templates, {}
+        self.grammar, self.templates = grammar, templates
 
     def derive(self, start: str, context: dict) -> str:
         if start not in self.templates:  # feedback and intro depend on the state: always derived
             return self.grammar.derive(start, context)
-        key = (start, tuple((p.name, v.name) for p, v in context["mapping"].items()))
-        if key not in self.texts:
-            self.texts[key] = self.grammar.derive(start, context)
-        return self.texts[key]
+        key = (start, tuple(sorted((name, info.name) for name, info in context["variables"].items())))
+        text = self.texts.get(key)
+        if text is None:
+            text = self.texts[key] = self.grammar.derive(start, context)
+            if len(self.texts) > self.size:
+                self.texts.popitem(last=False)
+        return text
 
 
 def raw_engine() -> textworld.core.Environment:

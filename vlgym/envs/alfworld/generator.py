@@ -90,8 +90,9 @@ class GeneratedGame:
 
     def game_data(self) -> dict:
         """The ``game.tw-pddl`` content, as ALFWorld writes it."""
-        return {"pddl_domain": catalog.domain_text(), "grammar": catalog.grammar_text().replace("UNKNOWN GOAL", self.goal),
-                "pddl_problem": self.problem, "solvable": True, "walkthrough": list(self.walkthrough)}
+        grammar = catalog.grammar_text().replace("UNKNOWN GOAL", self.goal)
+        return {"pddl_domain": catalog.domain_text(), "grammar": grammar, "pddl_problem": self.problem,
+                "solvable": True, "walkthrough": list(self.walkthrough)}
 
     def traj_data(self) -> dict:
         """The ``traj_data.json`` fields that ALFWorld's loaders and experts read, plus where the game came from."""
@@ -106,7 +107,8 @@ class GeneratedGame:
 def _tables():
     c = catalog.constants()
     receptacle_classes = set(c.VAL_RECEPTACLE_OBJECTS) - set(c.MOVABLE_RECEPTACLES)
-    contents = {r: frozenset(o for o in objs if not o.endswith("Sliced")) for r, objs in c.VAL_RECEPTACLE_OBJECTS.items()}
+    contents = {r: frozenset(o for o in objs if not o.endswith("Sliced"))
+                for r, objs in c.VAL_RECEPTACLE_OBJECTS.items()}
     pickable = set().union(*contents.values()) - receptacle_classes
     return receptacle_classes, contents, pickable
 
@@ -125,8 +127,8 @@ def held_out(object_class: str, receptacle_class: str) -> bool:
 
 
 def room_receptacle_classes(plan: catalog.FloorPlan) -> set[str]:
-    classes = {catalog.BASINS.get(c, c) for c in plan.classes} | {r for r, p in catalog.BASINS.items() if p in plan.classes}
-    return classes & _tables()[0]
+    basins = {basin for basin, parent in catalog.BASINS.items() if parent in plan.classes}
+    return (plan.classes | basins) & _tables()[0]
 
 
 def room_object_classes(plan: catalog.FloorPlan) -> set[str]:
@@ -187,7 +189,7 @@ def _receptacles(plan: catalog.FloorPlan, rng: random.Random, taken: set[str]) -
     result = []
     posed = set()
     for spot in plan.spots:
-        parent, *rest = spot.thor_id.split("|")
+        parent = spot.thor_id.split("|")[0]
         cls = next((basin for basin, p in catalog.BASINS.items() if p == parent), parent)
         if cls not in _tables()[0]:
             continue
@@ -254,7 +256,8 @@ def problem_text(task: Task, receptacles: list[Receptacle], items: list[Item], s
     objects += [f"{mangle(loc)} - location" for loc in locations]
     init = [f"(atLocation agent1 {mangle(start)})"]
     for r in receptacles:
-        init += [f"(receptacleType {mangle(r.id)} {r.cls}Type)", f"(receptacleAtLocation {mangle(r.id)} {mangle(r.location)})"]
+        init += [f"(receptacleType {mangle(r.id)} {r.cls}Type)",
+                 f"(receptacleAtLocation {mangle(r.id)} {mangle(r.location)})"]
         if r.cls in c.OPENABLE_CLASS_SET:
             init.append(f"(openable {mangle(r.id)})")
     present = {i.cls for i in items}
@@ -325,7 +328,7 @@ def walkthrough(task: Task, receptacles: list[Receptacle], items: list[Item], st
 
 
 # ------------------------------------------------------------------------------------------------- games
-def generate(seed: int, split: str = "train", task_types: tuple[str, ...] | list[str] = catalog.TASK_TYPES) -> GeneratedGame:
+def generate(seed: int, split: str = "train", task_types=catalog.TASK_TYPES) -> GeneratedGame:
     """The game of ``seed`` in ``split``, of one of ``task_types`` (the same arguments give the same game)."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")

@@ -1,0 +1,171 @@
+"""The picture of an ALFWorld state: a floor-plan map of the room beside what the agent sees and holds.
+
+ALFWorld's own frames come from AI2-THOR (Unity, a GPU and an X server); this drawing needs none. The map
+shows the room's floor (the reachable points of the AI2-THOR floor plan, when known), every receptacle at its
+position in the room, labelled as the text names it ("cabinet 3"), filled green when open and grey when
+closed, the receptacles the agent is at ringed in orange, and the agent as a red disc with a pointer in the
+direction it faces. The panel on the right repeats the goal, where the agent is, what it sees there and what it
+holds, with the text's names.
+
+The map's background (floor and labels) is drawn once per game; each frame draws the state on a copy.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from vlgym.core import drawing
+from vlgym.envs.alfworld.names import coordinates, location_pose
+from vlgym.envs.alfworld.world import World
+
+BACKGROUND = (246, 244, 238)
+FLOOR = (222, 214, 198)
+OUTLINE = (70, 70, 70)
+OPEN_FILL = (120, 200, 120)
+CLOSED_FILL = (150, 150, 150)
+PLAIN_FILL = (255, 255, 255)
+HERE_RING = (240, 140, 20)
+AGENT = (210, 40, 40)
+TEXT = (25, 25, 25)
+HEADING = (30, 70, 150)
+
+
+@dataclass
+class _Layout:
+    scale: float
+    x0: float
+    z1: float
+    margin: float
+
+    def to_pixels(self, x: float, z: float) -> tuple[float, float]:
+        return self.margin + (x - self.x0) * self.scale, self.margin + (self.z1 - z) * self.scale
+
+
+class MapRenderer:
+    """Draws the states of one game (built once per game, after its first state is known)."""
+
+    def __init__(self, world: World, goal: str, floor: np.ndarray | None, height: int, width: int):
+        self.goal, self.height, self.width = goal, height, width
+        self.map_size = min(height, int(width * 0.62))
+        self.panel_x = self.map_size + max(4, width // 100)
+        self.font = max(8, round(self.map_size / 34))
+        self.positions = self._receptacle_positions(world)
+        points = [p for p in self.positions.values()]
+        locations = {loc: location_pose(loc) for loc in {*world.receptacle_location.values(), world.agent_location}}
+        self.poses = {loc: pose for loc, pose in locations.items() if pose is not None}
+        points += [(x, z) for x, z, _ in self.poses.values()]
+        if floor is not None and len(floor):
+            points += [tuple(p) for p in floor]
+        xs, zs = [p[0] for p in points] or [0.0], [p[1] for p in points] or [0.0]
+        span = max(max(xs) - min(xs), max(zs) - min(zs), 1.0)
+        margin = self.map_size * 0.06
+        self.layout = _Layout((self.map_size - 2 * margin) / span, min(xs), max(zs), margin)
+        self.marker = max(3, round(self.map_size / 70))
+        self.background = self._background(world, floor)
+
+    @staticmethod
+    def _receptacle_positions(world: World) -> dict[str, tuple[float, float]]:
+        """Each receptacle's (x, z): from its THOR id, else from its location, else on a circle."""
+        positions = {}
+        receptacles = world.by_name(world.receptacle_class)
+        for i, r in enumerate(receptacles):
+            pose = location_pose(world.receptacle_location.get(r, ""))
+            xz = coordinates(r) or (pose[:2] if pose else None)
+            if xz is None:
+                angle = 2 * math.pi * i / max(1, len(receptacles))
+                xz = (math.cos(angle) * 3, math.sin(angle) * 3)
+            positions[r] = xz
+        # Stacked receptacles (upper and lower cabinets) share x, z: fan them out so that each stays visible.
+        seen: dict[tuple[int, int], int] = {}
+        for r, (x, z) in positions.items():
+            key = (round(x * 5), round(z * 5))
+            k = seen.get(key, 0)
+            seen[key] = k + 1
+            if k:
+                positions[r] = (x + 0.18 * math.cos(k * 2.1), z + 0.18 * math.sin(k * 2.1))
+        return positions
+
+    def _background(self, world: World, floor: np.ndarray | None) -> Image.Image:
+        image = Image.new("RGB", (self.width, self.height), BACKGROUND)
+        draw = ImageDraw.Draw(image)
+        draw.rectangle((0, 0, self.map_size - 1, self.map_size - 1), fill=(255, 255, 255), outline=OUTLINE)
+        if floor is not None:
+            half = 0.125 * self.layout.scale + 0.5
+            for x, z in floor:
+                px, pz = self.layout.to_pixels(float(x), float(z))
+                draw.rectangle((px - half, pz - half, px + half, pz + half), fill=FLOOR)
+        taken: list[tuple[float, float, float, float]] = []
+        face = drawing.font(self.font)
+        for r in world.by_name(self.positions):  # labels placed greedily where they overlap nothing yet
+            px, pz = self.layout.to_pixels(*self.positions[r])
+            label = world.name(r)
+            w, h = face.getlength(label), self.font
+            m = self.marker + 2
+            for dx, dz in ((m, -h / 2), (-m - w, -h / 2), (-w / 2, -m - h), (-w / 2, m)):
+                box = (px + dx, pz + dz, px + dx + w, pz + dz + h)
+                if not any(_overlap(box, other) for other in taken):
+                    break
+            taken.append(box)
+            drawing.text(draw, box[:2], label, self.font, TEXT)
+        return image
+
+    def render(self, world: World) -> np.ndarray:
+        image = self.background.copy()
+        draw = ImageDraw.Draw(image)
+        here = set(world.receptacles_here())
+        m = self.marker
+        for r, xz in self.positions.items():
+            px, pz = self.layout.to_pixels(*xz)
+            fill = PLAIN_FILL if r not in world.openable else OPEN_FILL if r in world.opened else CLOSED_FILL
+            if r in here:
+                draw.ellipse((px - 2 * m, pz - 2 * m, px + 2 * m, pz + 2 * m), outline=HERE_RING, width=max(2, m // 2))
+            draw.rectangle((px - m, pz - m, px + m, pz + m), fill=fill, outline=OUTLINE)
+        pose = self.poses.get(world.agent_location)
+        if pose is not None:
+            px, pz = self.layout.to_pixels(pose[0], pose[1])
+            yaw = math.radians(pose[2])  # 0 faces +z (up on the map), 90 faces +x
+            tip = (px + 2.6 * m * math.sin(yaw), pz - 2.6 * m * math.cos(yaw))
+            draw.line((px, pz, *tip), fill=AGENT, width=max(2, m // 2))
+            draw.ellipse((px - 1.3 * m, pz - 1.3 * m, px + 1.3 * m, pz + 1.3 * m), fill=AGENT, outline=OUTLINE)
+        self._panel(draw, world, here)
+        return drawing.to_array(image)
+
+    def _panel(self, draw: ImageDraw.ImageDraw, world: World, here: set[str]) -> None:
+        x, width, size = self.panel_x, self.width - self.panel_x - 4, self.font
+        lines: list[tuple[str, tuple[int, int, int]]] = [("Task", HEADING), *_wrap(self.goal, size, width, TEXT)]
+        at = ", ".join(world.name(r) for r in world.by_name(here)) or "the middle of the room"
+        lines += [("", TEXT), ("You are at", HEADING), *_wrap(at, size, width, TEXT)]
+        for r in world.by_name(here):
+            if world.is_visible(r):
+                seen = ", ".join(world.name(o) for o in world.contents.get(r, ())) or "nothing"
+                text = f"{world.name(r)}{' (open)' if r in world.openable else ''}: {seen}"
+            else:
+                text = f"{world.name(r)}: closed"
+            lines += _wrap(text, size, width, TEXT)
+        held = ", ".join(world.name(o) for o in world.held) or "nothing"
+        lines += [("", TEXT), ("In hand", HEADING), *_wrap(held, size, width, TEXT)]
+        y = 4
+        for text, colour in lines:
+            if y + size > self.height:
+                break
+            drawing.text(draw, (x, y), text, size, colour, bold=colour == HEADING)
+            y += round(size * 1.25)
+
+
+def _overlap(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _wrap(text: str, size: int, width: float, colour) -> list[tuple[str, tuple[int, int, int]]]:
+    face, lines, line = drawing.font(size), [], ""
+    for word in text.split():
+        candidate = f"{line} {word}".strip()
+        if line and face.getlength(candidate) > width:
+            lines.append((line, colour))
+            candidate = word
+        line = candidate
+    return [*lines, (line, colour)] if line else lines
