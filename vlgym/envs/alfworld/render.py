@@ -5,7 +5,7 @@ shows the room's floor (the reachable points of the AI2-THOR floor plan, when kn
 position in the room, labelled as the text names it ("cabinet 3"), filled green when open and grey when
 closed, the receptacles the agent is at ringed in orange, and the agent as a red disc with a pointer in the
 direction it faces. The panel on the right repeats the goal, where the agent is, what it sees there and what it
-holds, with the text's names.
+holds, with the text's names (and the states the tasks ask for: "apple 1 (hot)").
 
 The map's background (floor and labels) is drawn once per game; each frame draws the state on a copy.
 """
@@ -141,12 +141,12 @@ class MapRenderer:
         lines += [("", TEXT), ("You are at", HEADING), *_wrap(at, size, width, TEXT)]
         for r in world.by_name(here):
             if world.is_visible(r):
-                seen = ", ".join(world.name(o) for o in world.contents.get(r, ())) or "nothing"
+                seen = ", ".join(_label(world, o) for o in world.contents.get(r, ())) or "nothing"
                 text = f"{world.name(r)}{' (open)' if r in world.openable else ''}: {seen}"
             else:
                 text = f"{world.name(r)}: closed"
             lines += _wrap(text, size, width, TEXT)
-        held = ", ".join(world.name(o) for o in world.held) or "nothing"
+        held = ", ".join(_label(world, o) for o in world.held) or "nothing"
         lines += [("", TEXT), ("In hand", HEADING), *_wrap(held, size, width, TEXT)]
         y = 4
         for text, colour in lines:
@@ -154,6 +154,13 @@ class MapRenderer:
                 break
             drawing.text(draw, (x, y), text, size, colour, bold=colour == HEADING)
             y += round(size * 1.25)
+
+
+def _label(world: World, obj: str) -> str:
+    """An object's name, with the states the tasks ask for: "apple 1 (hot)"."""
+    states = [word for word, objs in (("hot", world.hot), ("cool", world.cool), ("clean", world.clean),
+                                      ("on", world.toggled)) if obj in objs]
+    return f"{world.name(obj)} ({', '.join(states)})" if states else world.name(obj)
 
 
 def _overlap(a, b) -> bool:
