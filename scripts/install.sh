@@ -15,6 +15,11 @@ case ",$extras," in
     # Mesa's EGL + software rasteriser (headless rendering), GLU (MiniWorld's camera), Xvfb as the fallback.
     apt_packages+=(libegl1 libegl-mesa0 libgl1 libgl1-mesa-dri libglu1-mesa xvfb xauth) ;;
 esac
+case ",$extras," in
+  *,alfworld,*|*,all,*)
+    # fast-downward-textworld (ALFWorld's planner, through textworld[pddl]) has no wheel: pip compiles it.
+    apt_packages+=(cmake g++ make) ;;
+esac
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

@@ -14,7 +14,6 @@ from vlgym.envs.alfworld.engine import Engine, caching, raw_engine
 from vlgym.envs.alfworld.generator import generate
 from vlgym.envs.alfworld.tools import check_walkthrough
 
-
 # Small rooms keep the raw stack quick; (split, seed) per task type.
 SMALL_GAMES = {"pick_and_place_simple": ("valid_unseen", 17), "look_at_obj_in_light": ("valid_unseen", 16),
                "pick_clean_then_place_in_recep": ("train", 19), "pick_heat_then_place_in_recep": ("train", 21),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 
@@ -41,12 +42,12 @@ def make(game_files, task_type, **kwargs):
 
 
 def play_expert(env, seed=0):
-    obs, info = env.reset(seed=seed)
+    _, info = env.reset(seed=seed)
     total, steps, done = 0.0, 0, False
     while not done:
         action = env.unwrapped.expert_action()
         assert action in info["available_actions"]
-        obs, reward, terminated, truncated, info = env.step(action)
+        _, reward, terminated, truncated, info = env.step(action)
         total, steps, done = total + reward, steps + 1, terminated or truncated
     return total, steps, info
 
@@ -66,7 +67,8 @@ def test_expert_finishes_after_a_detour(game_files):
     for seed in range(3):
         _, info = env.reset(seed=seed)
         for _ in range(6):
-            _, _, terminated, _, info = env.step(info["available_actions"][rng.integers(len(info["available_actions"]))])
+            actions = info["available_actions"]
+            _, _, terminated, _, info = env.step(actions[rng.integers(len(actions))])
             if terminated:
                 break
         while not (info["success"] or env.unwrapped.elapsed_steps >= 50):
@@ -116,7 +118,8 @@ def test_near_misses_are_invalid_and_never_reach_the_engine(game_files):
     assert len(sent) == base.elapsed_steps - len(near_misses)
 
 
-@pytest.mark.parametrize(("mode", "win", "penalty"), [("sparse", 1.0, 0.0), ("rl4vlm", 51.0, 1.0), ("vl-dac", 2.0, 1.0)])
+@pytest.mark.parametrize(("mode", "win", "penalty"),
+                         [("sparse", 1.0, 0.0), ("rl4vlm", 51.0, 1.0), ("vl-dac", 2.0, 1.0)])
 def test_reward_modes(game_files, mode, win, penalty):
     env = make(game_files, "pick_heat_then_place_in_recep", reward=mode)
     _, info = env.reset(seed=0)
@@ -169,7 +172,7 @@ def test_image_shows_the_state(game_files):
     while not info["success"]:
         obs, _, _, _, info = env.step(env.unwrapped.expert_action())
         frames.append(obs["image"])
-    assert all(not np.array_equal(a, b) for a, b in zip(frames, frames[1:], strict=False))
+    assert all(not np.array_equal(a, b) for a, b in itertools.pairwise(frames))
     again = make(game_files, "pick_cool_then_place_in_recep", image_size=(240, 400))
     assert np.array_equal(again.reset(seed=0)[0]["image"], frames[0])
 
@@ -256,3 +259,25 @@ def test_cli_writes_games_alfworld_can_find(tmp_path):
         data = json.loads(path.read_text())
         assert data["solvable"] is True and data["walkthrough"]
         assert json.loads((path.parent / TRAJ_FILE).read_text())["task_type"] == "pick_two_obj_and_place"
+
+
+def test_bench_baseline_plays_the_same_trajectories(game_files):
+    """``vlgym bench --raw`` compares like with like: same games, same commands, same feedback."""
+    import random
+
+    from vlgym.bench import Stepper
+    from vlgym.envs.alfworld.raw import RawALFWorldStepper
+
+    kwargs = {"source": "official", "game_files": [game_files["pick_clean_then_place_in_recep"],
+                                                    game_files["look_at_obj_in_light"]]}
+    ours = Stepper("vlgym/ALFWorld-v0", kwargs, seed=3)
+    raw = RawALFWorldStepper(ours, seed=3)
+    ours_rng, raw_rng = random.Random(0), random.Random(0)
+    for _ in range(30):
+        assert ours.info["available_actions"] == raw.state["admissible_commands"]
+        ours_done, raw_done = ours.step(ours_rng), raw.step(raw_rng)
+        assert ours.info["feedback"] == raw.state.feedback
+        assert ours_done == raw_done
+        if ours_done:
+            ours.reset()
+            raw.reset()
