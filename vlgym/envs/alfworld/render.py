@@ -36,13 +36,16 @@ HEADING = (30, 70, 150)
 
 @dataclass
 class _Layout:
+    """Room metres to map pixels: x to the right, z up, the room centred in the square."""
+
     scale: float
     x0: float
     z1: float
-    margin: float
+    left: float
+    top: float
 
     def to_pixels(self, x: float, z: float) -> tuple[float, float]:
-        return self.margin + (x - self.x0) * self.scale, self.margin + (self.z1 - z) * self.scale
+        return self.left + (x - self.x0) * self.scale, self.top + (self.z1 - z) * self.scale
 
 
 class MapRenderer:
@@ -52,7 +55,7 @@ class MapRenderer:
         self.goal, self.height, self.width = goal, height, width
         self.map_size = min(height, int(width * 0.62))
         self.panel_x = self.map_size + max(4, width // 100)
-        self.font = max(8, round(self.map_size / 34))
+        self.font = max(8, round(self.map_size / 32))
         self.positions = self._receptacle_positions(world)
         points = [p for p in self.positions.values()]
         locations = {loc: location_pose(loc) for loc in {*world.receptacle_location.values(), world.agent_location}}
@@ -61,9 +64,10 @@ class MapRenderer:
         if floor is not None and len(floor):
             points += [tuple(p) for p in floor]
         xs, zs = [p[0] for p in points] or [0.0], [p[1] for p in points] or [0.0]
-        span = max(max(xs) - min(xs), max(zs) - min(zs), 1.0)
-        margin = self.map_size * 0.06
-        self.layout = _Layout((self.map_size - 2 * margin) / span, min(xs), max(zs), margin)
+        width, depth = max(xs) - min(xs), max(zs) - min(zs)
+        scale = self.map_size * 0.88 / max(width, depth, 1.0)
+        self.layout = _Layout(scale, min(xs), max(zs), (self.map_size - width * scale) / 2,
+                              (self.map_size - depth * scale) / 2)
         self.marker = max(3, round(self.map_size / 70))
         self.background = self._background(world, floor)
 
@@ -98,20 +102,40 @@ class MapRenderer:
             for x, z in floor:
                 px, pz = self.layout.to_pixels(float(x), float(z))
                 draw.rectangle((px - half, pz - half, px + half, pz + half), fill=FLOOR)
-        taken: list[tuple[float, float, float, float]] = []
+        m = self.marker
+        pixels = {r: self.layout.to_pixels(*xz) for r, xz in self.positions.items()}
+        taken = [(px - m, pz - m, px + m, pz + m) for px, pz in pixels.values()]  # labels avoid all markers
         face = drawing.font(self.font)
-        for r in world.by_name(self.positions):  # labels placed greedily where they overlap nothing yet
-            px, pz = self.layout.to_pixels(*self.positions[r])
+        for r in world.by_name(self.positions):
             label = world.name(r)
-            w, h = face.getlength(label), self.font
-            m = self.marker + 2
-            for dx, dz in ((m, -h / 2), (-m - w, -h / 2), (-w / 2, -m - h), (-w / 2, m)):
-                box = (px + dx, pz + dz, px + dx + w, pz + dz + h)
-                if not any(_overlap(box, other) for other in taken):
-                    break
+            box, leader = self._place_label(pixels[r], face.getlength(label), taken)
             taken.append(box)
+            if leader:
+                draw.line((*pixels[r], (box[0] + box[2]) / 2, (box[1] + box[3]) / 2), fill=(160, 160, 160))
             drawing.text(draw, box[:2], label, self.font, TEXT)
         return image
+
+    def _place_label(self, anchor, width, taken) -> tuple[tuple[float, float, float, float], bool]:
+        """The first free spot for a label around ``anchor`` (nearest ring first, inside the map), else the
+        spot that overlaps least; and whether it is far enough from its marker to need a leader line."""
+        px, pz = anchor
+        h, best = self.font + 1, None
+        for ring, radius in enumerate((self.marker + 2, 3 * self.marker + 6, 5 * self.marker + 14)):
+            for k in range(8):
+                angle = k * math.pi / 4
+                cx, cz = px + radius * math.cos(angle), pz - radius * math.sin(angle)
+                # Anchor the label's near edge at the ring point, on the side it points to.
+                x0 = cx if math.cos(angle) > 0.3 else cx - width if math.cos(angle) < -0.3 else cx - width / 2
+                z0 = cz - h if math.sin(angle) > 0.3 else cz if math.sin(angle) < -0.3 else cz - h / 2
+                x0 = min(max(x0, 2), self.map_size - width - 2)
+                z0 = min(max(z0, 2), self.map_size - h - 2)
+                box = (x0, z0, x0 + width, z0 + h)
+                cost = sum(_overlap_area(box, other) for other in taken)
+                if best is None or cost < best[0]:
+                    best = (cost, box, ring > 0)
+                if cost == 0:
+                    return box, ring > 0
+        return best[1], best[2]
 
     def render(self, world: World) -> np.ndarray:
         image = self.background.copy()
@@ -163,8 +187,8 @@ def _label(world: World, obj: str) -> str:
     return f"{world.name(obj)} ({', '.join(states)})" if states else world.name(obj)
 
 
-def _overlap(a, b) -> bool:
-    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+def _overlap_area(a, b) -> float:
+    return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
 
 
 def _wrap(text: str, size: int, width: float, colour) -> list[tuple[str, tuple[int, int, int]]]:
