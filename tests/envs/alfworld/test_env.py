@@ -9,6 +9,8 @@ import shutil
 import gymnasium as gym
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from vlgym.cli import app
@@ -281,3 +283,42 @@ def test_bench_baseline_plays_the_same_trajectories(game_files):
         if ours_done:
             ours.reset()
             raw.reset()
+
+
+@pytest.fixture(scope="module")
+def mid_game(game_files):
+    """An env a few expert steps into a game, where many commands are admissible (and no step limit soon)."""
+    env = make(game_files, "pick_two_obj_and_place", max_episode_steps=10_000)
+    env.reset(seed=0)
+    for _ in range(2):
+        env.step(env.unwrapped.expert_action())
+    return env
+
+
+def _mutate(command: str, how: int, word: str) -> str:
+    words = command.split()
+    digits = [i for i, w in enumerate(words) if w.isdigit()]
+    if how == 0 and digits:  # a wrong instance number
+        words[digits[0]] = str(int(words[digits[0]]) + 1 + len(word))
+    elif how == 1:
+        words.append(word)
+    elif how == 2:
+        words.insert(0, word)
+    elif how == 3 and len(words) > 1:
+        del words[-1]
+    else:
+        words.insert(1, word)
+    return " ".join(words)
+
+
+@settings(max_examples=80, deadline=None, database=None)
+@given(pick=st.integers(0, 1000), how=st.integers(0, 4), word=st.sampled_from(["the", "please", "1", "now", "x"]))
+def test_almost_admissible_commands_are_invalid_unless_admissible(mid_game, pick, how, word):
+    base = mid_game.unwrapped
+    before, admissible = base.engine.facts(), list(base.engine.admissible_commands)
+    command = _mutate(admissible[pick % len(admissible)], how, word)
+    if command in admissible:
+        return  # the mutation happened to name another admissible command: nothing to check
+    _, _, _, _, info = mid_game.step(command)
+    assert info["action_valid"] is False and info["parsed_action"] is None
+    assert base.engine.facts() == before and base.engine.admissible_commands == admissible
