@@ -9,15 +9,7 @@ import numpy as np
 from vlgym.core.base import Transition, VLGymEnv
 from vlgym.envs.alfworld import catalog
 from vlgym.envs.alfworld.expert import expert_command
-from vlgym.envs.alfworld.games import (
-    GameFileError,
-    GameRecord,
-    default_data_dir,
-    find_games,
-    generated_record,
-    read_game,
-)
-from vlgym.envs.alfworld.generator import SPLITS, generate
+from vlgym.envs.alfworld.games import GameFileError, GameRecord, GameSource
 from vlgym.envs.alfworld.world import World, goal_conditions
 
 RewardMode = Literal["sparse", "rl4vlm", "vl-dac"]
@@ -44,30 +36,6 @@ def task_type_names(task_types) -> tuple[str, ...]:
     if not names:
         raise ValueError("task_types must not be empty")
     return tuple(t for t in catalog.TASK_TYPES if t in names)
-
-
-class GameSource:
-    """Where an env's games come from: drawn by the episode's random generator, the same way every time."""
-
-    def __init__(self, source: str, split: str, task_types: tuple[str, ...], data_dir=None, game_files=None):
-        if source not in ("generated", "official"):
-            raise ValueError(f"source must be 'generated' or 'official', got {source!r}")
-        if split not in SPLITS:
-            raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-        self.source, self.split, self.task_types = source, split, task_types
-        self.files: list[str] = []
-        if game_files is not None:
-            self.files = [str(f) for f in game_files]
-        elif source == "official":
-            self.files = [str(p) for p in find_games(data_dir or default_data_dir(split), task_types)]
-        if source == "official" and not self.files:
-            where = data_dir or default_data_dir(split)
-            raise FileNotFoundError(f"no solvable ALFWorld games of types {task_types} in {where}")
-
-    def pick(self, rng: np.random.Generator) -> GameRecord:
-        if self.files:
-            return read_game(self.files[int(rng.integers(len(self.files)))])
-        return generated_record(generate(int(rng.integers(2**31)), self.split, self.task_types))
 
 
 def _floor(floor_plan: int | None) -> np.ndarray | None:

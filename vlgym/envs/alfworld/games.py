@@ -4,7 +4,8 @@ ALFWorld keeps one game per folder: ``<split>/<task>-<Object>-<MovableRecep>-<Re
 with ``game.tw-pddl`` (JSON: ``pddl_domain``, ``grammar`` with the goal sentence, ``pddl_problem``,
 ``solvable``, ``walkthrough``) and ``traj_data.json`` (``task_type``, ``pddl_params``, ``scene``...).
 :func:`find_games` selects games the way ``AlfredTWEnv.collect_game_files`` does: folders with both files,
-not "movable" or "Sliced", of the wanted task types, marked solvable.
+not "movable" or "Sliced", of the wanted task types, marked solvable. :class:`GameSource` gives an env its
+games, generated or from files.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from vlgym.envs.alfworld.catalog import TASK_TYPES
-from vlgym.envs.alfworld.generator import GeneratedGame, Task
+from vlgym.envs.alfworld.generator import SPLITS, GeneratedGame, Task, generate
 
 GAME_FILE = "game.tw-pddl"
 TRAJ_FILE = "traj_data.json"
@@ -120,3 +123,27 @@ def write_game(game: GeneratedGame, root: str | Path) -> Path:
     path = folder / GAME_FILE
     path.write_text(json.dumps(game.game_data()))
     return path
+
+
+class GameSource:
+    """Where an env's games come from: drawn by the episode's random generator, the same way every time."""
+
+    def __init__(self, source: str, split: str, task_types: tuple[str, ...], data_dir=None, game_files=None):
+        if source not in ("generated", "official"):
+            raise ValueError(f"source must be 'generated' or 'official', got {source!r}")
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+        self.source, self.split, self.task_types = source, split, task_types
+        self.files: list[str] = []
+        if game_files is not None:
+            self.files = [str(f) for f in game_files]
+        elif source == "official":
+            self.files = [str(p) for p in find_games(data_dir or default_data_dir(split), task_types)]
+        if source == "official" and not self.files:
+            where = data_dir or default_data_dir(split)
+            raise FileNotFoundError(f"no solvable ALFWorld games of types {task_types} in {where}")
+
+    def pick(self, rng: np.random.Generator) -> GameRecord:
+        if self.files:
+            return read_game(self.files[int(rng.integers(len(self.files)))])
+        return generated_record(generate(int(rng.integers(2**31)), self.split, self.task_types))
