@@ -85,3 +85,21 @@ def test_planner_solves_a_generated_game():
         assert command in engine.admissible_commands
         engine.step(command)
     assert engine.won
+
+
+@pytest.mark.parametrize("edit", ["Put the washed spoon into a drawer, please", "look at 'the' cd under a lamp",
+                                  "other grammar"])
+def test_any_goal_sentence_reads_as_in_alfworld(edit):
+    """The engine reuses the package's parsed grammar for every goal sentence (human-written ones too) and parses
+    any other grammar in full: the welcome text is ALFWorld's either way."""
+    data = generate(16, "valid_unseen", ["look_at_obj_in_light"]).game_data()
+    grammar = catalog.grammar_text()
+    if edit == "other grammar":
+        data["grammar"] = grammar.replace("UNKNOWN GOAL", "examine the cd").replace("-= Welcome", "-=  Welcome")
+    else:
+        data["grammar"] = grammar.replace("UNKNOWN GOAL", edit)
+    raw, ours = raw_engine(), Engine()
+    raw.load(data)
+    ours.load(data)
+    assert ours.reset() == raw.reset().feedback
+    assert ours.reset().endswith(f"Your task is to: {edit}.") or edit == "other grammar"

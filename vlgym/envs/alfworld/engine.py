@@ -6,14 +6,15 @@ that gives the same result every time:
 
 * every step renders every admissible command through the grammar (a TatSu parse of the template and of each
   condition, plus deep copies of the context), though a command's text depends only on the grounded operator
-  and facts that never change: :class:`CommandCache` keeps each operator's text for the loaded game;
-* loading parses the whole grammar, identical for every game but for the goal sentence, and ``reset`` runs Fast
-  Downward's pure-Python translator twice on the problem that ``load`` just translated: parsed grammars and
+  and facts that never change: :class:`CommandCache` keeps command texts by template and argument names;
+* loading parses the whole grammar, identical for every game but for the goal sentence: it is parsed once, and
+  each game adds its goal rule (:func:`_game_logic`);
+* ``reset`` runs Fast Downward's pure-Python translator twice on the problem that ``load`` just translated:
   translations are memoised by their input text;
 * text generation re-parses the same rule strings and conditions with TatSu on every step: parses are memoised
   by their text (parsed symbols are copied out, as textworld mutates them).
 
-The last two replace four module attributes of textworld 1.7.0 (pinned in constraints.txt), and only while this
+The last three replace four module attributes of textworld 1.7.0 (pinned in constraints.txt), and only while this
 module's engine runs (:func:`caching`); ``tests/envs/alfworld/test_engine.py`` checks that commands, feedback and
 ``won`` stay identical to the raw stack.
 """
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import json
 import sys
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -56,8 +58,6 @@ class _LRU:
         return value
 
 
-# Translations of the last dozen problems (two per game: plain and optimised for replanning); grammars differ by
-# their goal sentence only, and there are a few hundred sentences.
 def _pddl2sas(*args, **kwargs):
     argv = list(sys.argv)  # Fast Downward's translator overwrites sys.argv for its option parser
     try:
@@ -66,9 +66,35 @@ def _pddl2sas(*args, **kwargs):
         sys.argv[:] = argv
 
 
+# Translations of the last dozen problems (two per game: plain and optimised for replanning).
 _translate = _LRU(_pddl2sas, size=24)
-_game_logic = _LRU(pddl_logic.GameLogic, size=512)
 _cached_fast_downward = SimpleNamespace(**{**vars(fast_downward), "pddl2sas": _translate})
+_parse_logic = _LRU(pddl_logic.GameLogic, size=8)
+_GOAL_PLACEHOLDER = "UNKNOWN GOAL"
+
+
+def _game_logic(domain: str, grammar: str) -> pddl_logic.GameLogic:
+    """The parsed grammar of a game. ALFWorld's games differ from ``alfred.twl2`` only by the goal sentence that
+    replaces its placeholder: the package's grammar is parsed once, and each game gets a copy whose ``task`` rule
+    for its sentence (parsed alone, by textworld) comes first, as the grammar uses a symbol's first rule."""
+    from vlgym.envs.alfworld.catalog import grammar_text
+
+    base = grammar_text()
+    cut = base.index(_GOAL_PLACEHOLDER)
+    head, tail = base[:cut], base[cut + len(_GOAL_PLACEHOLDER):]
+    if not (grammar.startswith(head) and grammar.endswith(tail)) or len(grammar) < len(head) + len(tail):
+        return _parse_logic(domain=domain, grammar=grammar)
+    goal = grammar[len(head):len(grammar) - len(tail)]
+    try:  # the sentence sits inside a JSON string of the grammar file
+        task = json.loads(f'"Your task is to: {goal}."')
+    except json.JSONDecodeError:
+        return _parse_logic(domain=domain, grammar=grammar)
+    shared = _parse_logic(domain=domain, grammar=base)
+    logic = copy.copy(shared)
+    logic.grammar = textgen.ContextSensitiveGrammar()
+    logic.grammar.update(textgen.ContextSensitiveGrammar.parse(json.dumps({"task": [{"rhs": task}]})))
+    logic.grammar.update(shared.grammar)
+    return logic
 
 
 @lru_cache(maxsize=4096)

@@ -17,7 +17,7 @@ RewardMode = Literal["sparse", "rl4vlm", "vl-dac"]
 WIN_REWARD = {"sparse": 1.0, "rl4vlm": 50.0, "vl-dac": 1.0}
 DEFAULT_STEP_LIMIT = 50
 GOAL_MARKER = "Your task is to: "
-#: Games already played to the goal in this process (generated games are named by split and seed).
+#: Games already played to the goal in this process, by source and problem text.
 _CHECKED: set[tuple[str, int]] = set()
 
 
@@ -175,10 +175,9 @@ class ALFWorldEnv(VLGymEnv):
         self._feedback = self.engine.step(action)
         self._update_world()
         won = self.engine.won
-        if self.reward_mode == "sparse":
-            reward = WIN_REWARD["sparse"] if won else 0.0
-        else:
-            reward = WIN_REWARD[self.reward_mode] * won + self._game_score()
+        reward = WIN_REWARD[self.reward_mode] * won
+        if self.reward_mode != "sparse":
+            reward += self._game_score()
         return Transition(reward, terminated=won, feedback=self._feedback)
 
     def _game_step_limit(self):
@@ -201,7 +200,7 @@ class ALFWorldEnv(VLGymEnv):
         if self.engine.won:
             return 1.0
         satisfied, total = goal_conditions(self.game.task, self.world)
-        return min(satisfied / total, 1.0)
+        return satisfied / total
 
     def _game_info(self):
         return {"task_type": self.game.task.type, "game": self.game.source}
