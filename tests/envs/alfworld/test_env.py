@@ -322,3 +322,21 @@ def test_almost_admissible_commands_are_invalid_unless_admissible(mid_game, pick
     _, _, _, _, info = mid_game.step(command)
     assert info["action_valid"] is False and info["parsed_action"] is None
     assert base.engine.facts() == before and base.engine.admissible_commands == admissible
+
+
+def test_expert_falls_back_to_the_planner_when_holding_something_else(game_files):
+    env = make(game_files, "pick_clean_then_place_in_recep")
+    _, info = env.reset(seed=0)
+    base = env.unwrapped
+    target = base.game.task.object.lower()
+    for command in list(info["available_actions"]):  # pick up any object that is not a target
+        if command.startswith("go to "):
+            _, _, _, _, info = env.step(command)
+            take = [a for a in info["available_actions"] if a.startswith("take ") and a.split()[1] != target]
+            if take:
+                _, _, _, _, info = env.step(take[0])
+                break
+    assert base.world.held and base.world.object_class[base.world.held[0]] != target
+    while not (info["success"] or base.elapsed_steps >= 50):
+        _, _, _, _, info = env.step(base.expert_action())
+    assert info["success"] is True
