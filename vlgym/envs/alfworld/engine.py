@@ -9,8 +9,9 @@ that gives the same result every time:
   and facts that never change: :class:`CommandCache` keeps command texts by template and argument names;
 * loading parses the whole grammar, identical for every game but for the goal sentence: it is parsed once, and
   each game adds its goal rule (:func:`_game_logic`);
-* ``reset`` runs Fast Downward's pure-Python translator twice on the problem that ``load`` just translated:
-  translations are memoised by their input text;
+* ``load`` and ``reset`` each run Fast Downward's pure-Python translator twice on the same problem, once for
+  play and once, optimised, for a replanning that only ALFWorld's planner expert asks for: translations are
+  memoised by their input text, and the optimised one waits until a plan is asked for (:meth:`Engine.plan`);
 * text generation re-parses the same rule strings and conditions with TatSu on every step: parses are memoised
   by their text (parsed symbols are copied out, as textworld mutates them).
 
@@ -66,9 +67,20 @@ def _pddl2sas(*args, **kwargs):
         sys.argv[:] = argv
 
 
-# Translations of the last dozen problems (two per game: plain and optimised for replanning).
+# Translations of the last dozen problems (plain, and optimised for replanning when a plan was asked for).
 _translate = _LRU(_pddl2sas, size=24)
-_cached_fast_downward = SimpleNamespace(**{**vars(fast_downward), "pddl2sas": _translate})
+
+
+def _translate_for_state(domain: str, problem: str, verbose: bool = False, optimize: bool = False):
+    """What ``PddlState`` gets from Fast Downward: the plain translation, cached. The optimised one only feeds
+    ``load_sas_replan``, which merely stores the text for a later ``replan``: it is deferred to
+    :meth:`Engine.plan`, which stores the real one first (``replan`` is never called otherwise)."""
+    if optimize:
+        return None, ""
+    return _translate(domain, problem, verbose=verbose)
+
+
+_cached_fast_downward = SimpleNamespace(**{**vars(fast_downward), "pddl2sas": _translate_for_state})
 _parse_logic = _LRU(pddl_logic.GameLogic, size=8)
 _GOAL_PLACEHOLDER = "UNKNOWN GOAL"
 
@@ -214,5 +226,8 @@ class Engine:
 
     def plan(self) -> list[str]:
         """Fast Downward's optimal plan from the current state, as commands (ALFWorld's planner expert)."""
+        state = self._pddl._pddl_state
+        _, sas = _translate(state._logic.domain, state.pddl_problem, verbose=False, optimize=True)
+        self._pddl.downward_lib.load_sas_replan(sas.encode("utf-8"))
         with caching():
-            return self._pddl._pddl_state.replan(self._pddl._entity_infos)
+            return state.replan(self._pddl._entity_infos)
