@@ -64,7 +64,9 @@ class ALFWorldEnv(VLGymEnv):
       rooms and held-out object/receptacle combinations).
     * ``source="official"``: ALFWorld's released games under ``data_dir`` (default
       ``$ALFWORLD_DATA/json_2.1.1/<split>``), chosen as ``AlfredTWEnv`` chooses them; or ``game_files``, a list
-      of ``game.tw-pddl`` paths (for instance written by ``vlgym alfworld generate``).
+      of ``game.tw-pddl`` paths (for instance written by ``vlgym alfworld generate``). Each file is played to the
+      goal with Fast Downward's plan once per process, before its first episode; a file that is malformed or
+      unsolvable raises :class:`~vlgym.envs.alfworld.games.GameFileError` naming it.
 
     ## Observation
     ``image``: a drawn map of the room (384x640 by default): receptacles where they stand, labelled as the
@@ -87,6 +89,7 @@ class ALFWorldEnv(VLGymEnv):
     ## Success and score
     ``success`` is ALFWorld's ``won`` (the PDDL goal holds). ``score`` is the fraction of the goal's conditions
     that hold (see :func:`vlgym.envs.alfworld.world.goal_conditions`), 1.0 on success.
+    ``info`` also gives ``task_type`` and ``game`` (the game file, or ``generated:<split>:<seed>``).
 
     ## Episode end
     Terminated on success. The engine never ends a lost game, so the episode is truncated after
