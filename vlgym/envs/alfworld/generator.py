@@ -8,8 +8,8 @@ A game is sampled from a seed in four steps:
 2. the room's receptacles: the real instances and interaction poses of the AI2-THOR floor plan, plus one
    instance (four stove burners) of each receptacle class the room has but lists no pose for, placed on
    the room's floor;
-3. objects: each pickable class of the room, 1-2 instances (the task's object 1-3, two at least for
-   pick-two), each in a random receptacle that can contain it; the task's objects never start in a
+3. objects: four in five of the room's pickable classes, 1-2 instances each (the task's object always, 1-3,
+   two at least for pick-two), each in a random receptacle that can contain it; the task's objects never start in a
    receptacle of the goal's class, so no game starts solved;
 4. the PDDL problem (ALFWorld's facts and ALFWorld's goal for the task type), the goal sentence from
    ALFWorld's templates, and the ground-truth walkthrough.
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from vlgym.envs.alfworld import catalog
-from vlgym.envs.alfworld.names import coordinates, display_names, engine_id, mangle
+from vlgym.envs.alfworld.names import GRID, coordinates, display_names, engine_id, mangle
 
 SPLITS = ("train", "valid_seen", "valid_unseen")
 #: The fraction of (object, receptacle) pairs reserved for valid_unseen is 1 / HELD_OUT_MODULUS.
@@ -36,7 +36,6 @@ HELD_OUT_MODULUS = 5
 #: Object types the domain itself names (knives slice); declared in every problem.
 DOMAIN_OBJECT_TYPES = ("ButterKnife", "Knife")
 DOMAIN_RECEPTACLE_TYPES = ("Fridge", "Microwave", "SinkBasin")
-GRID = 0.25  # metres per location grid unit (ALFWorld's "loc|x|z|rotation|horizon")
 
 
 @dataclass(frozen=True)

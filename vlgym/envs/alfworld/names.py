@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from types import SimpleNamespace
 
+GRID = 0.25  # metres per unit of ALFWorld's location names, "loc|x|z|rotation|horizon"
 _MANGLING = (("-", "_minus_"), ("|", "_bar_"), ("+", "_plus_"), (".", "_dot_"), (",", "_comma_"))
 
 
@@ -43,7 +44,7 @@ def location_pose(name: str) -> tuple[float, float, int] | None:
     """(x, z, yaw degrees) of a location name "loc|x|z|rotation|horizon" (grid units of 0.25 m), else None."""
     parts = unmangle(name).split("|")
     try:
-        return int(parts[1]) * 0.25, int(parts[2]) * 0.25, int(parts[3]) * 90 % 360
+        return int(parts[1]) * GRID, int(parts[2]) * GRID, int(parts[3]) * 90 % 360
     except (IndexError, ValueError):
         return None
 
