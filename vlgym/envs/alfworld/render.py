@@ -53,9 +53,15 @@ class MapRenderer:
 
     def __init__(self, world: World, goal: str, floor: np.ndarray | None, height: int, width: int):
         self.goal, self.height, self.width = goal, height, width
-        self.map_size = min(height, int(width * 0.62))
-        self.panel_x = self.map_size + max(4, width // 100)
+        gap = max(4, min(height, width) // 100)
+        if width >= 1.3 * height:  # landscape: the map on the left, the panel on its right
+            self.map_size = min(height, int(width * 0.62))
+            self.map_x, self.panel_box = 0, (self.map_size + gap, 4, width - 4)
+        else:  # square or portrait: the map on top, centred, the panel below it
+            self.map_size = min(width, int(height * 0.7))
+            self.map_x, self.panel_box = (width - self.map_size) // 2, (4, self.map_size + gap, width - 4)
         self.font = max(8, round(self.map_size / 32))
+        self.panel_font = max(self.font, round(min(height, width) / 34))
         self.positions = self._receptacle_positions(world)
         points = [p for p in self.positions.values()]
         locations = {loc: location_pose(loc) for loc in {*world.receptacle_location.values(), world.agent_location}}
@@ -66,7 +72,7 @@ class MapRenderer:
         xs, zs = [p[0] for p in points] or [0.0], [p[1] for p in points] or [0.0]
         width, depth = max(xs) - min(xs), max(zs) - min(zs)
         scale = self.map_size * 0.88 / max(width, depth, 1.0)
-        self.layout = _Layout(scale, min(xs), max(zs), (self.map_size - width * scale) / 2,
+        self.layout = _Layout(scale, min(xs), max(zs), self.map_x + (self.map_size - width * scale) / 2,
                               (self.map_size - depth * scale) / 2)
         self.marker = max(3, round(self.map_size / 70))
         self.background = self._background(world, floor)
@@ -96,7 +102,8 @@ class MapRenderer:
     def _background(self, world: World, floor: np.ndarray | None) -> Image.Image:
         image = Image.new("RGB", (self.width, self.height), BACKGROUND)
         draw = ImageDraw.Draw(image)
-        draw.rectangle((0, 0, self.map_size - 1, self.map_size - 1), fill=(255, 255, 255), outline=OUTLINE)
+        draw.rectangle((self.map_x, 0, self.map_x + self.map_size - 1, self.map_size - 1), fill=(255, 255, 255),
+                       outline=OUTLINE)
         if floor is not None:
             half = 0.125 * self.layout.scale + 0.5
             for x, z in floor:
@@ -127,7 +134,7 @@ class MapRenderer:
                 # Anchor the label's near edge at the ring point, on the side it points to.
                 x0 = cx if math.cos(angle) > 0.3 else cx - width if math.cos(angle) < -0.3 else cx - width / 2
                 z0 = cz - h if math.sin(angle) > 0.3 else cz if math.sin(angle) < -0.3 else cz - h / 2
-                x0 = min(max(x0, 2), self.map_size - width - 2)
+                x0 = min(max(x0, self.map_x + 2), self.map_x + self.map_size - width - 2)
                 z0 = min(max(z0, 2), self.map_size - h - 2)
                 box = (x0, z0, x0 + width, z0 + h)
                 cost = sum(_overlap_area(box, other) for other in taken)
@@ -159,7 +166,8 @@ class MapRenderer:
         return drawing.to_array(image)
 
     def _panel(self, draw: ImageDraw.ImageDraw, world: World, here: set[str]) -> None:
-        x, width, size = self.panel_x, self.width - self.panel_x - 4, self.font
+        x, y, right = self.panel_box
+        width, size = right - x, self.panel_font
         lines: list[tuple[str, tuple[int, int, int]]] = [("Task", HEADING), *_wrap(self.goal, size, width, TEXT)]
         at = ", ".join(world.name(r) for r in world.by_name(here)) or "the middle of the room"
         lines += [("", TEXT), ("You are at", HEADING), *_wrap(at, size, width, TEXT)]
@@ -172,7 +180,6 @@ class MapRenderer:
             lines += _wrap(text, size, width, TEXT)
         held = ", ".join(_label(world, o) for o in world.held) or "nothing"
         lines += [("", TEXT), ("In hand", HEADING), *_wrap(held, size, width, TEXT)]
-        y = 4
         for text, colour in lines:
             if y + size > self.height:
                 break
