@@ -165,17 +165,18 @@ def test_step_limit_is_always_enforced(game_files):
     assert [wrapped.step("look")[3] for _ in range(5)] == [False] * 4 + [True]
 
 
-def test_image_shows_the_state(game_files):
-    env = make(game_files, "pick_cool_then_place_in_recep", image_size=(240, 400))
+@pytest.mark.parametrize("size", [(240, 400), (448, 448)])  # map beside the panel, map above the panel
+def test_image_shows_the_state(game_files, size):
+    env = make(game_files, "pick_cool_then_place_in_recep", image_size=size)
     obs, info = env.reset(seed=0)
-    assert obs["image"].shape == (240, 400, 3) and obs["image"].dtype == np.uint8
+    assert obs["image"].shape == (*size, 3) and obs["image"].dtype == np.uint8
     assert len(np.unique(obs["image"].reshape(-1, 3), axis=0)) > 20  # a drawing, not a blank frame
     frames = [obs["image"]]
     while not info["success"]:
         obs, _, _, _, info = env.step(env.unwrapped.expert_action())
         frames.append(obs["image"])
     assert all(not np.array_equal(a, b) for a, b in itertools.pairwise(frames))
-    again = make(game_files, "pick_cool_then_place_in_recep", image_size=(240, 400))
+    again = make(game_files, "pick_cool_then_place_in_recep", image_size=size)
     assert np.array_equal(again.reset(seed=0)[0]["image"], frames[0])
 
 

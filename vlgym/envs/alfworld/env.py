@@ -71,7 +71,8 @@ class ALFWorldEnv(VLGymEnv):
     ## Observation
     ``image``: a drawn map of the room (384x640 by default): receptacles where they stand, labelled as the
     text names them, green when open, grey when closed, ringed where the agent is; the agent as a red disc
-    facing its direction; beside it the goal, what the agent sees at its location and what it holds (AI2-THOR
+    facing its direction; beside it (below it in square or portrait images) the goal, what the agent sees at
+    its location and what it holds (AI2-THOR
     frames, which ALFWorld renders with Unity, are not used). ``text``: ALFWorld's feedback to the last command
     (the welcome text with the room and the task after reset).
 

@@ -166,20 +166,24 @@ class MapRenderer:
         return drawing.to_array(image)
 
     def _panel(self, draw: ImageDraw.ImageDraw, world: World, here: set[str]) -> None:
+        """The goal, where the agent is, what it sees there and what it holds, in the largest font that fits."""
         x, y, right = self.panel_box
-        width, size = right - x, self.panel_font
-        lines: list[tuple[str, tuple[int, int, int]]] = [("Task", HEADING), *_wrap(self.goal, size, width, TEXT)]
         at = ", ".join(world.name(r) for r in world.by_name(here)) or "the middle of the room"
-        lines += [("", TEXT), ("You are at", HEADING), *_wrap(at, size, width, TEXT)]
+        sections = [("Task", [self.goal]), ("You are at", [at])]
         for r in world.by_name(here):
             if world.is_visible(r):
                 seen = ", ".join(_label(world, o) for o in world.contents.get(r, ())) or "nothing"
-                text = f"{world.name(r)}{' (open)' if r in world.openable else ''}: {seen}"
+                sections[-1][1].append(f"{world.name(r)}{' (open)' if r in world.openable else ''}: {seen}")
             else:
-                text = f"{world.name(r)}: closed"
-            lines += _wrap(text, size, width, TEXT)
-        held = ", ".join(_label(world, o) for o in world.held) or "nothing"
-        lines += [("", TEXT), ("In hand", HEADING), *_wrap(held, size, width, TEXT)]
+                sections[-1][1].append(f"{world.name(r)}: closed")
+        sections.append(("In hand", [", ".join(_label(world, o) for o in world.held) or "nothing"]))
+        for size in range(self.panel_font, 7, -1):
+            lines = []
+            for heading, texts in sections:
+                lines += [("", TEXT)] * bool(lines) + [(heading, HEADING)]
+                lines += [line for text in texts for line in _wrap(text, size, right - x, TEXT)]
+            if y + len(lines) * round(size * 1.25) <= self.height:
+                break
         for text, colour in lines:
             if y + size > self.height:
                 break
