@@ -16,8 +16,10 @@ that gives the same result every time:
   by their text (parsed symbols are copied out, as textworld mutates them).
 
 The last three replace four module attributes of textworld 1.7.0 (pinned in constraints.txt), and only while this
-module's engine runs (:func:`caching`); ``tests/envs/alfworld/test_engine.py`` checks that commands, feedback and
-``won`` stay identical to the raw stack.
+module's engine runs (:func:`caching`; a raw textworld stack loading games in another thread at the same moment
+would get them too, including the deferred replanning translation, so do not mix the two across threads);
+``tests/envs/alfworld/test_engine.py`` checks that commands, feedback, ``won`` and plans stay identical to the raw
+stack.
 """
 
 from __future__ import annotations
