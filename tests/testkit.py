@@ -9,7 +9,10 @@ from vlgym.core.registration import env_family
 
 #: Per-family gym.make arguments that keep the suite fast without changing what is tested.
 FAST_KWARGS = {"miniworld": {"image_size": (60, 80)},
-               "webshop": {"renderer": "fast", "num_products": 200, "image_size": (192, 256)}}
+               "webshop": {"renderer": "fast", "num_products": 200, "image_size": (192, 256)},
+               # Examine-in-light tasks are played in bedrooms and living rooms, whose games load in a fraction of
+               # a kitchen's time; tests/envs/alfworld covers every task type.
+               "alfworld": {"task_types": ["look_at_obj_in_light"]}}
 
 IDS = sorted(vlgym.list_envs())
 

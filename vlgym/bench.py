@@ -103,8 +103,15 @@ def _raw_webshop(ours: Stepper, seed: int):
     return RawShopStepper(ours, seed)
 
 
+def _raw_alfworld(ours: Stepper, seed: int):
+    from vlgym.envs.alfworld.raw import RawALFWorldStepper
+
+    return RawALFWorldStepper(ours, seed)
+
+
 #: Family -> factory of a stepper over the raw simulator behind a vlgym env (given the vlgym stepper).
-RAW_STEPPERS: dict[str, Callable[[Stepper, int], Any]] = {"miniworld": _raw_miniworld, "webshop": _raw_webshop}
+RAW_STEPPERS: dict[str, Callable[[Stepper, int], Any]] = {
+    "miniworld": _raw_miniworld, "webshop": _raw_webshop, "alfworld": _raw_alfworld}
 
 
 def _run_fixed(stepper, seed: int, steps: int) -> float:

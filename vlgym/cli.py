@@ -286,6 +286,55 @@ def manifest_command(
     console.print(f"{output} (sha256 {made.sha256})")
 
 
+alfworld_app = typer.Typer(help="ALFWorld games: write generated ones to disk, measure the expert.",
+                           no_args_is_help=True)
+app.add_typer(alfworld_app, name="alfworld")
+TaskTypeOption = Annotated[list[str] | None,
+                           typer.Option("--task-type", "-t", help="Task type (repeatable); default: all.")]
+
+
+@alfworld_app.command("generate")
+def alfworld_generate(
+    out: Annotated[Path, typer.Argument(help="Folder to write the games into (ALFWorld's layout).")],
+    count: Annotated[int, typer.Option(help="Number of games.")] = 60,
+    split: Annotated[str, typer.Option(help="train, valid_seen or valid_unseen.")] = "train",
+    task_type: TaskTypeOption = None,
+    seed: Annotated[int, typer.Option(help="First game seed; games use seed, seed+1, ...")] = 0,
+):
+    """Generate games, check each in the engine, and write them as ALFWorld's AlfredTWEnv reads them."""
+    from vlgym.envs.alfworld.tools import write_games
+
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("generating", total=count)
+        paths = write_games(out, count, split=split, task_types=task_type, seed=seed,
+                            progress=lambda _: progress.advance(task))
+    console.print(f"{len(paths)} games written under {out}")
+
+
+@alfworld_app.command("expert")
+def alfworld_expert(
+    per_type: Annotated[int, typer.Option(help="Games per task type.")] = 100,
+    split: Annotated[str, typer.Option(help="train, valid_seen or valid_unseen.")] = "train",
+    seed: Annotated[int, typer.Option(help="First reset seed.")] = 0,
+    kwarg: KwargOption = None,
+):
+    """The expert's success rate on generated games, per task type."""
+    from vlgym.envs.alfworld.tools import expert_success
+
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("playing", total=6 * per_type)
+        results, seconds = expert_success(per_type, split=split, seed=seed, env_kwargs=_kwargs(kwarg),
+                                          progress=lambda: progress.advance(task))
+    table = Table("task type", "games", "success", "mean steps", "lost (reset seeds)")
+    for r in results:
+        table.add_row(r.task_type, str(r.episodes), f"{r.success_rate:.3f}", f"{np.mean(r.steps):.1f}",
+                      ", ".join(map(str, r.failures[:10])))
+    games, wins = sum(r.episodes for r in results), sum(r.successes for r in results)
+    table.add_row("all", str(games), f"{wins / max(1, games):.3f}", "", "")
+    console.print(table)
+    console.print(f"{seconds:.0f} s")
+
+
 def write_contact_sheet(env_ids: list[str], path: Path, *, seed: int = 0, env_kwargs: dict | None = None,
                         tile: int = 256) -> None:
     """One labelled tile per env: its first frame for ``seed``."""

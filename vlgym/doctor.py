@@ -73,10 +73,12 @@ def check_miniworld(out_dir: Path | None) -> Check:
 
 
 def check_alfworld(out_dir: Path | None) -> Check:
-    missing = _missing("alfworld", "textworld")
+    """Generate a game, load it in ALFWorld's engine (Fast Downward included), play its walkthrough, draw it."""
+    missing = _missing("alfworld", "textworld", "fast_downward")
     if missing:
-        return Check("alfworld", False, f"not installed ({', '.join(missing)}): pip install 'vlgym[alfworld]'")
-    return Check("alfworld", True, "alfworld is installed; its vlgym adapter is not part of this release yet")
+        return Check("alfworld", False, f"not installed ({', '.join(missing)}): pip install 'vlgym[alfworld]' "
+                                        "(Fast Downward compiles from source: needs cmake and g++)")
+    return _frame_check("alfworld", "vlgym/ALFWorld-v0", out_dir)
 
 
 def check_webshop(out_dir: Path | None) -> Check:

@@ -57,3 +57,5 @@ def register_all() -> None:
                  max_episode_steps=task.time_limit, description=task.description, task=task.name)
     register("vlgym/WebShop-v0", "vlgym.envs.webshop:WebShopEnv", family="webshop", max_episode_steps=50,
              description="Find and buy the product an instruction describes, in a web shop seen through a browser.")
+    register("vlgym/ALFWorld-v0", "vlgym.envs.alfworld:ALFWorldEnv", family="alfworld", max_episode_steps=50,
+             description="ALFWorld household tasks on its TextWorld/PDDL engine, with a drawn map of the room.")
