@@ -19,6 +19,8 @@ case ",$extras," in
   *,webshop,*|*,all,*)
     # Headless Chromium and its WebDriver (WebShop's browser renderer), and the fonts its pages use.
     apt_packages+=(chromium chromium-driver fonts-dejavu-core) ;;
+esac
+case ",$extras," in
   *,alfworld,*|*,all,*)
     # fast-downward-textworld (ALFWorld's planner, through textworld[pddl]) has no wheel: pip compiles it.
     apt_packages+=(cmake g++ make) ;;
