@@ -230,6 +230,8 @@ def eval_command(
                     env_id = plan.env_id if isinstance(plan, Manifest) else plan
                     console.print(f"[yellow]skipped[/] {env_id} with {name}: {escape(str(error))}")
                     progress.advance(task, planned_episodes(plan))
+                except FileNotFoundError as error:  # e.g. checkpoint:PATH with nothing at PATH
+                    raise typer.BadParameter(str(error), param_hint="--agent") from None
     table = Table("env", "agent", "episodes", "success", "95% CI", "score", "95% CI", "return", "parse fail",
                   "invalid", "length")
     for result in results:
