@@ -86,7 +86,10 @@ def warm_start(config: TrainConfig, output_dir: str | Path, *, report=None) -> t
     sft = config.sft
     random.seed(config.run.seed)
     torch.manual_seed(config.run.seed)
-    policy = VLMPolicy(config.model)
+    if config.run.torch_threads:
+        torch.set_num_threads(config.run.torch_threads)
+    cuda = config.run.device == "cuda" or (config.run.device == "auto" and torch.cuda.is_available())
+    policy = VLMPolicy(config.model, device="cuda" if cuda else "cpu")
     demos = collect_demonstrations(policy, config)
     optimizer = torch.optim.AdamW(policy.trainable_parameters(), lr=sft.lr, betas=(0.9, 0.98), weight_decay=0.0)
     check_seeds = list(range(sft.seed_start + 100_000, sft.seed_start + 100_000 + sft.check_episodes))
