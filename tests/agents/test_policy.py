@@ -158,3 +158,13 @@ def test_scores_from_generate_equal_the_training_forward(policy):
     real = generation.mask
     assert torch.allclose(generation.log_probs[real], log_probs[real], atol=1e-5)
     assert torch.allclose(generation.values, values, atol=1e-5)
+
+
+def test_tiny_models_are_reproducible(tmp_path):
+    from vlgym_agents.policy.tiny import build_tiny_vlm
+
+    first, second = build_tiny_vlm(tmp_path / "a", seed=3), build_tiny_vlm(tmp_path / "b", seed=3)
+    for name in ("tokenizer.json", "model.safetensors", "processor_config.json"):
+        assert (first / name).read_bytes() == (second / name).read_bytes()
+    assert (build_tiny_vlm(tmp_path / "c", seed=4) / "model.safetensors").read_bytes() != (
+        first / "model.safetensors").read_bytes()

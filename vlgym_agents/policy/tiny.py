@@ -20,7 +20,6 @@ import random
 from pathlib import Path
 from typing import Literal
 
-import vlgym
 from vlgym.prompts import ANSWER_FORMAT, SYSTEM_PROMPT
 
 Arch = Literal["qwen2_5_vl", "idefics3"]
@@ -60,8 +59,8 @@ IDEFICS_TEMPLATE = (
 
 def _corpus() -> list[str]:
     """Text like vlgym prompts and answers, plus deterministic pseudo-words so BPE learns enough merges."""
+    # Fixed text only (nothing read from the registry), so the same seed always gives the same tokenizer.
     texts = [SYSTEM_PROMPT, ANSWER_FORMAT, "You are a helpful assistant.", "system", "user", "assistant"]
-    texts += list(vlgym.list_envs().values())
     texts += ['{"thoughts": "The current number is below the target, so I add one.", "action": "+"}',
               '{"thoughts": "The current number is above the target, so I subtract one.", "action": "-"}',
               "Task: Move the current number to the target number on the number line from 0 to 5.",
