@@ -25,6 +25,13 @@ ENVS = {
     "numberline": {"env.id": "vlgym/GymCards-NumberLine-v0"},
     "ezpoints": {"env.id": "vlgym/GymCards-EZPoints-v0"},
 }
+# Warm-start stop rules per env. NumberLine-with-text: the decisions arrive with the format, and the quickstart's
+# valid >= 0.9 left RL little headroom (~0.86 success), so stop earlier. EZPoints: at valid 0.85 the sampled
+# success was still 0 (a sparse +10 that RL alone would not find in CPU-minutes), so also ask for some success.
+SFT_STOP = {
+    "numberline": ["sft.stop_valid_rate=0.75"],
+    "ezpoints": ["sft.stop_valid_rate=0.75", "sft.stop_success_rate=0.2", "sft.max_steps=300"],
+}
 VARIANTS = {
     "vldac": ["algo.name=vldac"],
     "rl4vlm-0.5": ["algo.name=rl4vlm", "algo.rl4vlm.thought_coef=0.5"],
@@ -34,9 +41,6 @@ VARIANTS = {
 # The quickstart's stabilisers, used by every rule that has them (the VL-DAC paper ran its baselines so).
 SHARED = ["algo.vldac.clip_eps=0.2", "algo.rl4vlm.clip_eps=0.2", "algo.loop.clip_eps=0.2",
           "algo.vldac.value_coef=0.5", "algo.rl4vlm.value_coef=0.5"]
-# Stop the warm start once sampled answers are valid this often: lower than the quickstart's 0.9, because on
-# NumberLine-with-text the decisions arrive with the format and 0.9 left RL little headroom (~0.86 success).
-SFT_STOP_VALID_RATE = 0.75
 CURVE_WINDOW = 3  # updates in the moving average of the training success curve
 
 
@@ -57,8 +61,7 @@ def warm_start_once(out: Path, env: str, args) -> Path:
     model_dir = out / env / "warm_start" / "model"
     if (model_dir / "config.json").exists():
         return model_dir
-    config = base_config(env, [f"model.path={out / env / 'tiny_model'}", "model.lora=null",
-                               f"sft.stop_valid_rate={SFT_STOP_VALID_RATE}"])
+    config = base_config(env, [f"model.path={out / env / 'tiny_model'}", "model.lora=null", *SFT_STOP[env]])
     build_tiny_vlm(out / env / "tiny_model", "qwen2_5_vl", seed=0)
     started = time.perf_counter()
     model_dir, warm = warm_start(config, out / env / "warm_start", report=lambda c: print(
