@@ -119,12 +119,13 @@ def smoothed(curve: dict) -> tuple[np.ndarray, np.ndarray]:
     return steps, num / np.maximum(den, 1)
 
 
-def steps_to_80(curve: dict) -> float:
-    """First env step where the smoothed training success reaches 80% of its final (last) value."""
+def steps_to_80(curve: dict, start: float = 0.0) -> float:
+    """First env step where the smoothed training success covers 80% of the way from ``start`` to its final
+    (last) value; NaN when the final value is not above ``start``. ``start=0``: 80% of the final value."""
     steps, success = smoothed(curve)
-    if not len(success) or success[-1] <= 0:
+    if not len(success) or success[-1] <= start:
         return float("nan")
-    return float(steps[np.argmax(success >= 0.8 * success[-1])])
+    return float(steps[np.argmax(success >= start + 0.8 * (success[-1] - start))])
 
 
 def pooled(episodes_and_rates: list[tuple[int, float]]) -> tuple[float, list[float]]:
@@ -143,7 +144,9 @@ def summarize_results(out: Path, results: list[dict], before: dict, args) -> Non
              "(the same seeds for every run). Final: held-out success after training, pooled over seeds, with a "
              "95% Wilson interval, and the per-seed values. Best: the highest smoothed training-episode success "
              f"(moving average over {CURVE_WINDOW} updates), mean over seeds. Steps to 80%: first env step where "
-             "the smoothed training success reaches 80% of its final value, mean over seeds.", ""]
+             "the smoothed training success reaches 80% of its final value, mean over seeds; on a flat curve that "
+             "is the first update. Steps to 80% of gain: the same for 80% of the way from the warm start's sampled "
+             "success to the final value, over the seeds that gained (n = how many).", ""]
     table = {}
     for env in args.envs:
         b = before[env]
@@ -151,7 +154,7 @@ def summarize_results(out: Path, results: list[dict], before: dict, args) -> Non
                   f"Warm start (before RL): greedy {b['greedy']['success_rate']:.3f}, sampled "
                   f"{b['sampled']['success_rate']:.3f} held-out success.", "",
                   "| algorithm | final greedy [95% CI] | per seed | final sampled [95% CI] | best training (mean) | "
-                  "steps to 80% | train s/run |", "|---|---|---|---|---|---|---|"]
+                  "steps to 80% | steps to 80% of gain (n) | train s/run |", "|---|---|---|---|---|---|---|---|"]
         for variant in args.variants:
             runs = [r for r in results if r["env"] == env and r["variant"] == variant]
             if not runs:
@@ -162,13 +165,16 @@ def summarize_results(out: Path, results: list[dict], before: dict, args) -> Non
             per_seed = [r["eval"]["greedy"]["success_rate"] for r in runs]
             best = float(np.mean([smoothed(r["curve"])[1].max() for r in runs if r["curve"]["success"]]))
             to80 = [steps_to_80(r["curve"]) for r in runs]
+            gain = [x for x in (steps_to_80(r["curve"], b["sampled"]["success_rate"]) for r in runs) if x == x]
             seconds = float(np.mean([r["train_seconds"] for r in runs]))
             table.setdefault(env, {})[variant] = {"greedy": row["greedy"], "sampled": row["sampled"],
                                                   "per_seed_greedy": per_seed, "best_training": best,
-                                                  "steps_to_80": to80, "train_seconds": seconds}
+                                                  "steps_to_80": to80, "steps_to_80_of_gain": gain,
+                                                  "train_seconds": seconds}
             fmt = lambda p: f"{p[0]:.3f} [{p[1][0]:.3f}, {p[1][1]:.3f}]"  # noqa: E731
             lines.append(f"| {variant} | {fmt(row['greedy'])} | {', '.join(f'{x:.2f}' for x in per_seed)} | "
-                         f"{fmt(row['sampled'])} | {best:.3f} | {np.nanmean(to80):.0f} | {seconds:.0f} |")
+                         f"{fmt(row['sampled'])} | {best:.3f} | {np.nanmean(to80):.0f} | "
+                         f"{f'{np.mean(gain):.0f}' if gain else '-'} ({len(gain)}) | {seconds:.0f} |")
         lines += [""]
     lines += ["![learning curves](learning_curves.png)", ""]
     (out / "results.json").write_text(json.dumps({"before": before, "table": table, "runs": results}, indent=2))
