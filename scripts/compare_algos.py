@@ -53,7 +53,7 @@ def base_config(env: str, overrides: list[str]):
                                                    "env.kwargs.image_size=56", *SHARED, *overrides])
 
 
-def warm_start_once(out: Path, env: str, args) -> Path:
+def warm_start_once(out: Path, env: str) -> Path:
     """The tiny model, warm-started on ``env``'s expert demonstrations (reused if already there)."""
     from vlgym_agents.policy.tiny import build_tiny_vlm
     from vlgym_agents.sft import warm_start
@@ -228,7 +228,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     results, before, models = [], {}, {}
     for env in args.envs:
-        models[env] = warm_start_once(args.out, env, args)
+        models[env] = warm_start_once(args.out, env)
         before_file = args.out / env / "warm_start" / "eval.json"
         if not before_file.exists():
             config = base_config(env, [f"model.path={models[env]}", f"eval.episodes={args.eval_episodes}"])
