@@ -73,7 +73,7 @@ def tiny_command(path: Path, arch: Annotated[str, typer.Option(help="qwen2_5_vl 
 @app.command("rl")
 def rl_command(config: ConfigArg, overrides: OverridesArg = None,
                resume: Annotated[bool, typer.Option(help="Continue from the latest checkpoint.")] = False):
-    """Train with VL-DAC (launch through `accelerate launch` for several processes/GPUs)."""
+    """Train with VL-DAC, or a baseline (algo.name=rl4vlm|loop); `accelerate launch` for several GPUs."""
     from vlgym_agents.train import Trainer
 
     _logging()

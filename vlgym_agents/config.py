@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from vlgym_agents.algos.loop import LOOPSettings
+from vlgym_agents.algos.rl4vlm import RL4VLMSettings
 from vlgym_agents.algos.vldac import VLDACSettings
 from vlgym_agents.policy.sampling import Sampling
 from vlgym_agents.policy.vlm import PolicyConfig
@@ -24,8 +26,12 @@ class Strict(BaseModel):
 
 
 class AlgoSettings(Strict):
-    name: Literal["vldac"] = "vldac"
+    """The learning rule (``name``) with its own settings block; the other blocks are ignored."""
+
+    name: Literal["vldac", "rl4vlm", "loop"] = "vldac"
     vldac: VLDACSettings = Field(default_factory=VLDACSettings)
+    rl4vlm: RL4VLMSettings = Field(default_factory=RL4VLMSettings)
+    loop: LOOPSettings = Field(default_factory=LOOPSettings)
     gamma: float = Field(0.99, ge=0, le=1)
     gae_lambda: float = Field(0.95, ge=0, le=1)
     ppo_epochs: int = Field(2, ge=1)
@@ -33,6 +39,15 @@ class AlgoSettings(Strict):
     grad_accum: int = Field(1, ge=1, description="minibatches per optimiser step")
     max_grad_norm: float = Field(1.0, gt=0)
     normalize_advantages: bool = True
+
+    @property
+    def settings(self) -> VLDACSettings | RL4VLMSettings | LOOPSettings:
+        return getattr(self, self.name)
+
+    @property
+    def group_size(self) -> int:
+        """Envs per group of same-seed episodes (LOOP's K; 1 otherwise)."""
+        return self.loop.group_size if self.name == "loop" else 1
 
 
 class OptimSettings(Strict):
@@ -112,6 +127,9 @@ class TrainConfig(Strict):
         if self.optim.lr_end > self.optim.lr:
             raise ValueError(f"optim.lr_end ({self.optim.lr_end}) exceeds optim.lr ({self.optim.lr}): "
                              "the schedule only decays")
+        if self.env.num_envs % self.algo.group_size:
+            raise ValueError(f"env.num_envs ({self.env.num_envs}) must be a multiple of algo.loop.group_size "
+                             f"({self.algo.group_size})")
         if self.algo.minibatch_size > self.env.num_envs * self.run.steps_per_env:
             raise ValueError("algo.minibatch_size exceeds the steps of one rollout (env.num_envs * run.steps_per_env)")
         return self

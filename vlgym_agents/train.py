@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from vlgym_agents.algos.vldac import StepBatch, normalize_advantages, vldac_loss
+from vlgym_agents.algos import LOSSES, EpisodeGroups, StepBatch, action_token_mask, normalize_advantages
 from vlgym_agents.checkpoint import latest_checkpoint, load_training_state, rng_state, save_checkpoint
 from vlgym_agents.config import TrainConfig, dump_config
 from vlgym_agents.policy.vlm import VLMPolicy
@@ -104,11 +104,15 @@ class Trainer:
             log.info("resumed from %s at update %d", resume_from, self.state["update"])
         self.policy, self.optimizer = self.accelerator.prepare(policy, optimizer)
         self.unwrapped: VLMPolicy = self.accelerator.unwrap_model(self.policy)
-        with_reference = config.algo.vldac.kl_beta > 0 and self.unwrapped.has_adapter
-        if config.algo.vldac.kl_beta > 0 and not self.unwrapped.has_adapter:
+        kl_beta = config.algo.settings.kl_beta
+        with_reference = kl_beta > 0 and self.unwrapped.has_adapter
+        if kl_beta > 0 and not self.unwrapped.has_adapter:
             log.warning("kl_beta > 0 but the model has no adapter to switch off: the KL term is 0")
         self.collector = Collector(config.env, self.unwrapped, config.sampling, rank=self.rank,
-                                   world_size=self.world, with_reference=with_reference)
+                                   world_size=self.world, with_reference=with_reference,
+                                   group_size=config.algo.group_size)
+        # LOOP: steps wait until their group's K episodes have all ended (see algos/loop.py).
+        self.groups = EpisodeGroups(config.algo.group_size) if config.algo.name == "loop" else None
         self.collector.seed_cursor = self.state["seed_cursor"]
         self.rng = np.random.default_rng(run.seed + 7919 * self.rank + self.state["update"])
         self.writer = self.jsonl = None
@@ -160,6 +164,9 @@ class Trainer:
     def update(self, records: list[StepRecord], *, warmup: bool) -> dict[str, float]:
         """PPO epochs over the rollout's steps; returns averaged loss statistics."""
         algo, policy, unwrapped = self.config.algo, self.policy, self.unwrapped
+        settings, loss_fn = algo.settings, LOSSES[algo.name]
+        action_masks = ([action_token_mask(unwrapped.processor.tokenizer, r.tokens) for r in records]
+                        if algo.name == "rl4vlm" else None)
         advantages = torch.tensor([r.advantage for r in records], dtype=torch.float32)
         if algo.normalize_advantages:
             advantages = normalize_advantages(advantages)
@@ -181,12 +188,18 @@ class Trainer:
                     ref, _ = pad_right([r.ref_log_probs for r in chosen])
                     batch = unwrapped.encode([r.prompt for r in chosen])
                     last = k == len(group) - 1
+                    action_mask = (pad_right([action_masks[j] for j in indices], False)[0].to(device)
+                                   if action_masks is not None else None)
                     with nullcontext() if last else self.accelerator.no_sync(policy):
-                        log_probs, values = policy(batch, tokens.to(device), mask.to(device), self.config.sampling)
-                        loss, stats = vldac_loss(StepBatch(
+                        log_probs, values = policy(batch, tokens.to(device), mask.to(device), self.config.sampling,
+                                                   with_values=settings.uses_critic,
+                                                   value_gradient_to_backbone=settings.value_gradient_to_backbone)
+                        if values is None:  # no critic (LOOP): the loss ignores values and returns
+                            values = torch.zeros(len(indices), device=device)
+                        loss, stats = loss_fn(StepBatch(
                             log_probs=log_probs, old_log_probs=old.to(device), ref_log_probs=ref.to(device),
                             token_mask=mask.to(device), advantages=advantages[indices].to(device), values=values,
-                            returns=returns[indices].to(device)), algo.vldac, warmup=warmup)
+                            returns=returns[indices].to(device), action_mask=action_mask), settings, warmup=warmup)
                         if not self._all_finite(loss):
                             return self._skip("loss")
                         self.accelerator.backward(loss * (len(indices) / group_size))
@@ -229,9 +242,12 @@ class Trainer:
                     started = time.perf_counter()
                     rollout = self.collector.collect(config.run.steps_per_env)
                     collected = time.perf_counter()
-                    records = assign_advantages(rollout, config.algo.gamma, config.algo.gae_lambda)
-                    warmup = state["update"] < config.algo.vldac.warmup_updates
-                    stats = self.update(records, warmup=warmup)
+                    if self.groups is not None:  # LOOP: leave-one-out advantages of complete groups
+                        records = self.groups.add(rollout)
+                    else:
+                        records = assign_advantages(rollout, config.algo.gamma, config.algo.gae_lambda)
+                    warmup = state["update"] < config.algo.settings.warmup_updates
+                    stats = self.update(records, warmup=warmup) if records else {"skipped": 1.0}
                     finished = time.perf_counter()
                     state["update"] += 1
                     state["env_steps"] += steps_per_update
@@ -263,13 +279,16 @@ class Trainer:
         metrics: dict[str, Any] = {"update": self.state["update"], "env_steps": self.state["env_steps"],
                                    "lr": self.scheduler.get_last_lr()[0], "warmup": warmup,
                                    "explained_variance": explained_variance(values, returns),
-                                   "env_steps_per_s": len(records) * self.world / total_s,
+                                   "env_steps_per_s": sum(map(len, rollout.steps)) * self.world / total_s,
+                                   "trained_steps": len(records),
                                    "tokens_per_s": rollout.generated_tokens / collect_s,
                                    "collect_s": collect_s, "update_s": total_s - collect_s,
                                    "worker_restarts": rollout.worker_restarts, **stats}
         if episodes:
             metrics.update(summarize(episodes))
             metrics.pop("success_ci95")
+        if self.groups is not None:
+            metrics.update(pending_steps=self.groups.pending_steps, dropped_steps=self.groups.dropped_steps)
         steps = len(records)
         metrics["step_reward"] = float(np.mean([r.reward for r in records])) if steps else float("nan")
         return metrics

@@ -14,6 +14,7 @@ Normalising the advantages over the rollout happens before the loss (see :func:`
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field
@@ -23,6 +24,9 @@ class VLDACSettings(BaseModel):
     """The paper's knobs (Table 6 defaults)."""
 
     model_config = ConfigDict(extra="forbid")
+
+    uses_critic: ClassVar[bool] = True
+    value_gradient_to_backbone: ClassVar[bool] = False
 
     clip_eps: float = Field(0.1, gt=0, lt=1)
     value_coef: float = Field(0.15, ge=0)
@@ -41,6 +45,7 @@ class StepBatch:
     advantages: torch.Tensor  # (B,) step-level GAE advantages (already normalised if configured)
     values: torch.Tensor  # (B,) current value predictions (with gradients on the head)
     returns: torch.Tensor  # (B,) GAE returns
+    action_mask: torch.Tensor | None = None  # (B, T) bool: the answer's action tokens (RL4VLM's split only)
 
 
 def per_step_mean(per_token: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -60,28 +65,33 @@ def clipped_surrogate(ratio: torch.Tensor, advantages: torch.Tensor, clip_eps: f
     return torch.minimum(ratio * advantages, ratio.clamp(1 - clip_eps, 1 + clip_eps) * advantages)
 
 
-def vldac_loss(batch: StepBatch, settings: VLDACSettings, *, warmup: bool = False) -> tuple[torch.Tensor, dict]:
-    """The VL-DAC loss and its parts (floats, for logging)."""
+def token_ppo_actor(batch: StepBatch, clip_eps: float) -> tuple[torch.Tensor, torch.Tensor, dict]:
+    """Token-level clipped surrogate and k3 KL, each averaged per step then over steps (shared with LOOP)."""
     mask = batch.token_mask
     log_ratio = batch.log_probs - batch.old_log_probs
     ratio = torch.exp(log_ratio)
-    surrogate = clipped_surrogate(ratio, batch.advantages.unsqueeze(-1), settings.clip_eps)
+    surrogate = clipped_surrogate(ratio, batch.advantages.unsqueeze(-1), clip_eps)
     policy_loss = -per_step_mean(surrogate, mask).mean()
     kl = per_step_mean(k3_kl(batch.log_probs, batch.ref_log_probs), mask).mean()
+    with torch.no_grad():
+        real = mask.bool()
+        stats = {
+            "policy_loss": policy_loss.item(), "kl_ref": kl.item(),
+            "clip_fraction": ((ratio - 1).abs() > clip_eps)[real].float().mean().item(),
+            "approx_kl_old": ((ratio - 1) - log_ratio)[real].mean().item(),
+        }
+    return policy_loss, kl, stats
+
+
+def vldac_loss(batch: StepBatch, settings: VLDACSettings, *, warmup: bool = False) -> tuple[torch.Tensor, dict]:
+    """The VL-DAC loss and its parts (floats, for logging)."""
+    policy_loss, kl, stats = token_ppo_actor(batch, settings.clip_eps)
     value_loss = 0.5 * (batch.values - batch.returns).pow(2).mean()
     actor = policy_loss + settings.kl_beta * kl
     # Warm-up keeps the actor terms in the graph at weight 0, so every parameter gets a (zero) gradient:
     # DDP then needs no unused-parameter search, and the actor stays exactly where it is.
     loss = settings.value_coef * value_loss + (0.0 if warmup else 1.0) * actor
-    with torch.no_grad():
-        real = mask.bool()
-        stats = {
-            "loss": loss.item(), "policy_loss": policy_loss.item(), "value_loss": value_loss.item(),
-            "kl_ref": kl.item(),
-            "clip_fraction": ((ratio - 1).abs() > settings.clip_eps)[real].float().mean().item(),
-            "approx_kl_old": ((ratio - 1) - log_ratio)[real].mean().item(),
-        }
-    return loss, stats
+    return loss, {"loss": loss.item(), "value_loss": value_loss.item(), **stats}
 
 
 def normalize_advantages(advantages: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:

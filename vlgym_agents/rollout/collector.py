@@ -7,7 +7,10 @@ just the next T steps of each stream.
 
 Episode seeds come from one cursor: episode k (counted over all envs and ranks) is reset with seed
 ``seed_start + k * world_size + rank``, so ranks never share an episode, runs are reproducible, and a
-checkpoint can store the cursor. Unparseable answers are handled by the env (its invalid-action outcome) and
+checkpoint can store the cursor. With ``group_size`` K > 1 (LOOP), envs gK..gK+K-1 form group g and play
+the same episodes: the group's n-th episode has one seed for all K envs, taken from the cursor when the
+first of them starts it; each env moves on to the group's next episode as soon as its own ends, so no env ever
+waits. Unparseable answers are handled by the env (its invalid-action outcome) and
 counted here; nothing is ever replaced by a random action. A worker process that dies is replaced: the
 vector env is rebuilt, the cut episodes end as truncations, and training goes on.
 """
@@ -60,6 +63,7 @@ class StepRecord:
     terminated: bool = False
     truncated: bool = False
     final_value: float = 0.0  # V(final observation) when truncated
+    seed: int = -1  # the episode's seed (with groups: shared by the group's K episodes)
     advantage: float = 0.0
     ret: float = 0.0
 
@@ -84,6 +88,7 @@ class Rollout:
     episodes: list[Episode] = field(default_factory=list)
     generated_tokens: int = 0
     worker_restarts: int = 0
+    open_seeds: set[int] = field(default_factory=set)  # group episodes some env has still to finish
 
 
 def is_well_formed(answer: str) -> bool:
@@ -116,10 +121,15 @@ class Collector:
     """Steps ``settings.num_envs`` copies of an env with a policy; see the module docstring."""
 
     def __init__(self, settings: EnvSettings, policy: VLMPolicy, sampling: Sampling, *, rank: int = 0,
-                 world_size: int = 1, with_reference: bool = True):
+                 world_size: int = 1, with_reference: bool = True, group_size: int = 1):
+        if settings.num_envs % group_size:
+            raise ValueError(f"env.num_envs ({settings.num_envs}) must be a multiple of group_size ({group_size})")
         self.settings, self.policy, self.sampling = settings, policy, sampling
         self.rank, self.world_size, self.with_reference = rank, world_size, with_reference
+        self.group_size = group_size
         self.seed_cursor = 0
+        self.group_episode: list[int] = []  # per env: index of its next episode within its group
+        self.group_seeds: dict[int, dict[int, int]] = {}  # per group: episode index -> seed, until all started
         self.envs: gym.vector.VectorEnv | None = None
         self.obs: list[dict[str, Any]] = []
         self.infos: list[dict[str, Any]] = []
@@ -143,7 +153,7 @@ class Collector:
         n = self.settings.num_envs
         seeds: list[int | None] = [None] * n
         for i in which:
-            seeds[i] = self.next_seed()
+            seeds[i] = self._episode_seed(i)
         mask = np.zeros(n, dtype=bool)
         mask[list(which)] = True
         obs, infos = self.envs.reset(seed=seeds, options={"reset_mask": mask})
@@ -151,6 +161,25 @@ class Collector:
         for i in which:
             self.obs[i], self.infos[i] = obs_list[i], info_list[i]
             self.episodes[i] = Episode(seed=seeds[i])
+
+    def _episode_seed(self, i: int) -> int:
+        """The seed of env ``i``'s next episode: a fresh one, or its group's (see the module docstring)."""
+        k = self.group_size
+        if k == 1:
+            return self.next_seed()
+        group, index = i // k, self.group_episode[i]
+        self.group_episode[i] += 1
+        seeds = self.group_seeds.setdefault(group, {})
+        if index not in seeds:
+            seeds[index] = self.next_seed()
+        seed = seeds[index]
+        if min(self.group_episode[group * k: (group + 1) * k]) > index:  # all K started it: forget it
+            del seeds[index]
+        return seed
+
+    def open_seeds(self) -> set[int]:
+        """Seeds of group episodes that some env is playing or has still to start."""
+        return {e.seed for e in self.episodes} | {s for seeds in self.group_seeds.values() for s in seeds.values()}
 
     def start(self) -> None:
         """Start (or restart) the workers and a fresh episode in every env."""
@@ -160,6 +189,7 @@ class Collector:
         n = self.settings.num_envs
         self.obs, self.infos = [{} for _ in range(n)], [{} for _ in range(n)]
         self.episodes = [Episode(seed=-1) for _ in range(n)]
+        self.group_episode, self.group_seeds = [0] * n, {}
         self._reset(range(n))
 
     def close(self) -> None:
@@ -189,6 +219,7 @@ class Collector:
                 raise RuntimeError(f"env workers died {rollout.worker_restarts} times in one rollout: giving up")
             self._step(rollout)
         rollout.last_values = self.policy.values(self.policy.encode(self.prompts())).tolist()
+        rollout.open_seeds = self.open_seeds()
         return rollout
 
     def act(self, batch: dict[str, torch.Tensor]) -> Generation:
@@ -216,6 +247,7 @@ class Collector:
             record = StepRecord(prompt=prompts[i], tokens=generation.tokens[i, :length].cpu(),
                                 old_log_probs=old_log_probs[i, :length].cpu(),
                                 ref_log_probs=ref_log_probs[i, :length].cpu(), value=float(values[i]),
+                                seed=self.episodes[i].seed,
                                 reward=float(rewards[i]), terminated=bool(terminated[i]),
                                 truncated=bool(truncated[i]) and not bool(terminated[i]))
             rollout.steps[i].append(record)
