@@ -85,14 +85,14 @@ def main(model_path: str, out: str) -> None:
     # -- 3. a real Trainer run on both ranks, where rank 1 alone sees a NaN loss once -----------------------------
     import vlgym_agents.train as train_module
 
-    real_loss, calls = train_module.vldac_loss, []
+    real_loss, calls = train_module.LOSSES["vldac"], []
 
     def nan_on_rank_1(*args, **kwargs):
         loss, stats = real_loss(*args, **kwargs)
         calls.append(1)
         return (loss * float("nan") if rank == 1 and len(calls) == 2 else loss), stats
 
-    train_module.vldac_loss = nan_on_rank_1
+    train_module.LOSSES["vldac"] = nan_on_rank_1
     config = load_config(None, ["run.total_env_steps=24"], base=tiny_run_config(model_path, Path(out) / "run"))
     trainer = Trainer(config)
     initial = flat(trainer.unwrapped.trainable_parameters())

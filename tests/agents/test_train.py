@@ -104,14 +104,14 @@ def nan_gradient(batch, loss):
 def test_non_finite_numbers_skip_the_update_and_corrupt_nothing(tiny_config, monkeypatch, caplog, poison, what):
     import vlgym_agents.train as train_module
 
-    real_loss, calls = train_module.vldac_loss, []
+    real_loss, calls = train_module.LOSSES["vldac"], []
 
     def loss_nan_once(batch, *args, **kwargs):
         loss, stats = real_loss(batch, *args, **kwargs)
         calls.append(1)
         return (poison(batch, loss), stats) if len(calls) == 1 else (loss, stats)
 
-    monkeypatch.setattr(train_module, "vldac_loss", loss_nan_once)
+    monkeypatch.setitem(train_module.LOSSES, "vldac", loss_nan_once)
     config = tiny_config()
     trainer = Trainer(config)
     before = weights(trainer.unwrapped)
