@@ -230,7 +230,7 @@ class Trainer:
 
         config, state = self.config, self.state
         self._open_logs()
-        progress = Progress(TextColumn("[bold]VL-DAC"), BarColumn(),
+        progress = Progress(TextColumn(f"[bold]{config.algo.name}"), BarColumn(),
                             TextColumn("{task.completed}/{task.total} env steps"),
                             TextColumn("{task.fields[status]}"), TimeRemainingColumn(),
                             disable=not self.accelerator.is_main_process)
