@@ -16,23 +16,21 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
+import types
 from pathlib import Path
 
 
-class AuthorsCollector:
+def authors_act(collector, batch):
     """The authors' acting step: generate, then score the answer in a second forward (values, log-probs)."""
-
-    def act(self, batch):
-        generation = self.policy.generate(batch, self.sampling)
-        generation.log_probs, generation.values = self.policy(batch, generation.tokens, generation.mask,
-                                                              self.sampling)
-        return generation
+    generation = collector.policy.generate(batch, collector.sampling)
+    generation.log_probs, generation.values = collector.policy(batch, generation.tokens, generation.mask,
+                                                               collector.sampling)
+    return generation
 
 
 def run(label: str, model: Path, out: Path, *, num_envs: int, minibatch: int, env_steps: int, steps_per_env: int,
         max_new_tokens: int, device: str) -> dict:
     from vlgym_agents.config import load_config
-    from vlgym_agents.rollout.collector import Collector
     from vlgym_agents.train import Trainer
 
     config = load_config(None, [
@@ -44,7 +42,7 @@ def run(label: str, model: Path, out: Path, *, num_envs: int, minibatch: int, en
         f"run.device={device}", f"run.output_dir={out / label}"])
     trainer = Trainer(config)
     if label == "authors":
-        trainer.collector.__class__ = type("Authors", (AuthorsCollector, Collector), {})
+        trainer.collector.act = types.MethodType(authors_act, trainer.collector)
     trainer.train()
     rows = [json.loads(line) for line in (out / label / "metrics.jsonl").read_text().splitlines()][1:]
     seconds = sum(r["collect_s"] + r["update_s"] for r in rows)

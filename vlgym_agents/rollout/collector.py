@@ -78,6 +78,17 @@ class Episode:
     success: bool = False
     score: float = 0.0
 
+    def add_step(self, info: dict[str, Any], reward: float, answer: str) -> None:
+        """Count one step: its reward, whether the env rejected the answer, whether it was well-formed."""
+        self.ret += reward
+        self.length += 1
+        self.invalid_actions += not info.get("action_valid", True)
+        self.parse_failures += not is_well_formed(answer)
+
+    def finish(self, info: dict[str, Any]) -> None:
+        """Take the task metric from the last step's info."""
+        self.success, self.score = bool(info.get("success", False)), float(info.get("score", 0.0))
+
 
 @dataclass
 class Rollout:
@@ -253,7 +264,7 @@ class Collector:
             rollout.steps[i].append(record)
             records.append(record)
             self.obs[i], self.infos[i] = obs_list[i], info_list[i]
-            self._count(self.episodes[i], info_list[i], record.reward, generation.texts[i])
+            self.episodes[i].add_step(info_list[i], record.reward, generation.texts[i])
         truncated_now = [i for i in range(n) if records[i].truncated]
         if truncated_now:  # bootstrap from the value of the observation the time limit cut the episode at
             final_values = policy.values(policy.encode(self.prompts(truncated_now)))
@@ -262,21 +273,12 @@ class Collector:
         done = [i for i in range(n) if records[i].terminated or records[i].truncated]
         if done:
             for i in done:
-                episode = self.episodes[i]
-                episode.success = bool(self.infos[i].get("success", False))
-                episode.score = float(self.infos[i].get("score", 0.0))
-                rollout.episodes.append(episode)
+                self.episodes[i].finish(self.infos[i])
+                rollout.episodes.append(self.episodes[i])
             try:
                 self._reset(done)
             except WorkerDiedError as error:  # a worker can die between the step and the reset too
                 self._recover(rollout, error)
-
-    @staticmethod
-    def _count(episode: Episode, info: dict[str, Any], reward: float, answer: str) -> None:
-        episode.ret += reward
-        episode.length += 1
-        episode.invalid_actions += not info.get("action_valid", True)
-        episode.parse_failures += not is_well_formed(answer)
 
     def _recover(self, rollout: Rollout, error: WorkerDiedError) -> None:
         """A worker died mid-step: end every running episode as a truncation at its last observation."""

@@ -16,7 +16,7 @@ import torch
 from vlgym.eval import wilson_interval
 from vlgym_agents.policy.sampling import Sampling
 from vlgym_agents.policy.vlm import VLMPolicy
-from vlgym_agents.rollout.collector import Collector, EnvSettings, Episode
+from vlgym_agents.rollout.collector import EnvSettings, Episode
 
 
 def make_env(settings: EnvSettings) -> gym.Env:
@@ -52,10 +52,10 @@ def play_episodes(policy: VLMPolicy, settings: EnvSettings, seeds: Sequence[int]
             for i, answer in zip(active, answers, strict=True):
                 env, episode, _, _ = slots[i]
                 obs, reward, terminated, truncated, info = env.step(answer)
-                Collector._count(episode, info, float(reward), answer)
+                episode.add_step(info, float(reward), answer)
                 slots[i] = (env, episode, obs, info)
                 if terminated or truncated:
-                    episode.success, episode.score = bool(info.get("success")), float(info.get("score", 0.0))
+                    episode.finish(info)
                     finished[episode.seed] = episode
                     slots[i] = _start(env, pending.pop()) if pending else None
     finally:
