@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import gymnasium as gym
+from gymnasium.envs.registration import load_env_creator
 
 from vlgym.core.time_limit import SHARE_TIME_LIMIT
 
@@ -21,12 +22,32 @@ class EnvSpec:
 _CATALOGUE: dict[str, EnvSpec] = {}
 
 
+@dataclass(frozen=True)
+class EnvCreator:
+    """What ``gym.make`` calls: the env in this process, or with ``remote=URL(s)`` a client of env servers."""
+
+    id: str
+    entry_point: str
+
+    @property
+    def metadata(self) -> dict:
+        """The env class's metadata: ``gym.make`` reads its render modes from here."""
+        return load_env_creator(self.entry_point).metadata
+
+    def __call__(self, remote: str | list[str] | None = None, **kwargs) -> gym.Env:
+        if remote is not None:
+            from vlgym.remote.client import RemoteEnv  # only a remote env needs the HTTP client installed
+
+            return RemoteEnv(self.id, remote, **kwargs)
+        return load_env_creator(self.entry_point)(**kwargs)
+
+
 def register(id: str, entry_point: str, *, family: str, description: str,
              max_episode_steps: int | None = None, **kwargs) -> None:
     """Register ``id`` with gymnasium (idempotent) and add it to the catalogue."""
     if id not in gym.registry:
-        gym.register(id=id, entry_point=entry_point, max_episode_steps=max_episode_steps, kwargs=kwargs,
-                     additional_wrappers=(SHARE_TIME_LIMIT,))
+        gym.register(id=id, entry_point=EnvCreator(id, entry_point), max_episode_steps=max_episode_steps,
+                     kwargs=kwargs, additional_wrappers=(SHARE_TIME_LIMIT,))
     _CATALOGUE[id] = EnvSpec(id, family, description)
 
 
