@@ -20,11 +20,9 @@ from typing import Any
 import gymnasium as gym
 import httpx
 
+from vlgym.remote import TOKEN_ENV
 from vlgym.remote.codec import ImageFormat, build_space, decode, encode
 from vlgym.vector import WorkerDiedError
-
-#: The environment variable a client (and ``vlgym serve``) reads the auth token from.
-TOKEN_ENV = "VLGYM_TOKEN"
 
 
 class ServerLostError(WorkerDiedError, ConnectionResetError):

@@ -24,6 +24,7 @@ import hmac
 import ipaddress
 import json
 import logging
+import os
 import secrets
 import threading
 import time
@@ -40,6 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import vlgym
+from vlgym.remote import TOKEN_ENV
 from vlgym.remote.codec import DecodeError, ImageFormat, decode, describe_space, encode
 
 log = logging.getLogger(__name__)
@@ -280,8 +282,11 @@ def _decode_or_422(value: Any, what: str) -> Any:
 
 
 # ----------------------------------------------------------------------------------------------- the guard
-class _BodyTooLarge(Exception):
-    pass
+class _BodyTooLarge(StarletteHTTPException):
+    """Raised while the body is read, as an HTTP error, so that FastAPI's body parsing passes it on."""
+
+    def __init__(self, limit: int):
+        super().__init__(413, f"requests are limited to {limit} bytes")
 
 
 class Guard:
@@ -310,7 +315,7 @@ class Guard:
             message = await receive()
             received += len(message.get("body", b""))
             if received > self.max_request_bytes:  # a chunked body that says no length up front
-                raise _BodyTooLarge
+                raise _BodyTooLarge(self.max_request_bytes)
             return message
 
         await self.app(scope, limited_receive, send)
@@ -366,11 +371,9 @@ def create_app(limits: Limits = Limits(), *, token: str | None = None) -> FastAP
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request, error: StarletteHTTPException):
-        return error_response(error.status_code, "http_error", str(error.detail))
-
-    @app.exception_handler(_BodyTooLarge)
-    async def too_large(_request, _error):
-        return error_response(413, "request_too_large", f"requests are limited to {limits.max_request_bytes} bytes")
+        code = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}.get(error.status_code,
+                                                                                           "http_error")
+        return error_response(error.status_code, code, str(error.detail))
 
     @app.exception_handler(Exception)
     async def internal(_request, error: Exception):  # a bug of the server: say so without a traceback
@@ -486,3 +489,8 @@ def make_server(host: str = "127.0.0.1", port: int = 8765, *, token: str | None 
                             timeout_keep_alive=30, limit_concurrency=4 * limits.max_sessions + 16,
                             h11_max_incomplete_event_size=64 * 1024, access_log=False)
     return uvicorn.Server(config)
+
+
+def serve(host: str = "127.0.0.1", port: int = 8765, *, limits: Limits = Limits(), log_level: str = "info") -> None:
+    """Serve until interrupted; the token (required off loopback) comes from the ``VLGYM_TOKEN`` variable."""
+    make_server(host, port, token=os.environ.get(TOKEN_ENV) or None, limits=limits, log_level=log_level).run()
