@@ -7,7 +7,7 @@ import random
 from collections import Counter
 
 import httpx
-from conftest import running_server
+from remote_kit import running_server
 
 from vlgym.remote.server import Limits
 

@@ -6,9 +6,8 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import testkit
-from conftest import running_server
 from gymnasium.utils.env_checker import check_env
-from remote_kit import assert_identical
+from remote_kit import assert_identical, running_server
 
 from vlgym.remote.client import RemoteEnv, ServerLostError
 from vlgym.vector import WorkerDiedError
@@ -83,13 +82,13 @@ def test_no_server_is_a_clear_error_that_reads_as_a_dead_worker():
     with running_server() as gone:
         url = gone.url
     with pytest.raises(ServerLostError, match=rf"{NUMBERLINE}.*{url}") as caught:
-        gym.make(NUMBERLINE, remote=[url])
+        gym.make(NUMBERLINE, remote=[url], remote_wait=0)
     assert isinstance(caught.value, WorkerDiedError) and isinstance(caught.value, ConnectionResetError)
 
 
 def test_a_server_lost_mid_episode_names_the_seed(make_env):
     with running_server() as only:
-        remote = make_env(NUMBERLINE, remote=only.url, remote_retries=1)
+        remote = make_env(NUMBERLINE, remote=only.url, remote_retries=1, remote_wait=0.5)
         remote.reset(seed=5)
-    with pytest.raises(ServerLostError, match="episode seed 5"):
+    with pytest.raises(ServerLostError, match=r"episode seed 5\) within 0.5 s"):
         remote.step("+")

@@ -9,8 +9,7 @@ import gymnasium as gym
 import httpx
 import numpy as np
 import pytest
-from conftest import running_server
-from remote_kit import assert_identical
+from remote_kit import assert_identical, running_server
 
 import vlgym
 from vlgym.remote.codec import decode

@@ -42,6 +42,8 @@ class RemoteEnv(gym.Env[dict, str]):
         remote_token: the server's auth token (default: the ``VLGYM_TOKEN`` environment variable).
         remote_timeout: seconds to wait for one answer (a step of a slow simulator included).
         remote_retries: attempts per server for a call that can be repeated, before moving to the next.
+        remote_wait: seconds to keep trying the list when no server answers (a restarted server is found),
+            before :class:`ServerLostError`.
         image_format: ``"png"`` (lossless, default) or ``"raw"`` (bytes as they are: faster, larger).
         **kwargs: the ``gym.make`` arguments of the env itself, sent to the server.
 
@@ -52,7 +54,8 @@ class RemoteEnv(gym.Env[dict, str]):
     metadata = {"render_modes": ["rgb_array"], "render_fps": 4}  # noqa: RUF012 (gymnasium's convention)
 
     def __init__(self, env_id: str, remote: str | Sequence[str], *, remote_token: str | None = None,
-                 remote_timeout: float = 120.0, remote_retries: int = 3, image_format: ImageFormat = "png",
+                 remote_timeout: float = 120.0, remote_retries: int = 3, remote_wait: float = 10.0,
+                 image_format: ImageFormat = "png",
                  **kwargs: Any):
         self.env_id = env_id
         self.urls = [remote] if isinstance(remote, str) else list(remote)
@@ -61,7 +64,7 @@ class RemoteEnv(gym.Env[dict, str]):
         self.kwargs = kwargs
         self.render_mode = kwargs.get("render_mode")
         self.image_format = image_format
-        self.retries = max(1, remote_retries)
+        self.retries, self.wait = max(1, remote_retries), remote_wait
         token = remote_token if remote_token is not None else os.environ.get(TOKEN_ENV)
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._http = httpx.Client(headers=headers, timeout=httpx.Timeout(remote_timeout, connect=5.0))
@@ -126,7 +129,7 @@ class RemoteEnv(gym.Env[dict, str]):
                                  retry=method != "step")
         except (httpx.TransportError, _SessionGone) as error:
             lost = f"{self.urls[self._server]} ({_reason(error)})"
-        self._open_session(start=self._server + 1, lost=[lost])
+        self._open_session(start=self._server + 1, lost=[lost])  # the lost server is tried last
         answer = None
         for call, recorded in self._trace:  # ends with this call (step/reset); expert is not recorded
             answer = self._request("POST", f"{self.urls[self._server]}/sessions/{self._session}/{call}", recorded)
@@ -136,23 +139,25 @@ class RemoteEnv(gym.Env[dict, str]):
 
     def _open_session(self, start: int, lost: Sequence[str] = ()) -> dict:
         """Make the session on the first server from ``start`` on (wrapping around) that answers."""
-        failures = list(lost)
-        order = [(start + k) % len(self.urls) for k in range(len(self.urls))]
-        if lost:
-            order = order[:-1] or order  # the server just lost goes last, and only if it is the only one
-        for index in order:
-            url = self.urls[index]
-            try:
-                description = self._request("POST", f"{url}/sessions", {
-                    "env_id": self.env_id, "kwargs": encode(self.kwargs), "image_format": self.image_format})
-            except (httpx.TransportError, _SessionGone) as error:
-                failures.append(f"{url} ({_reason(error)})")
-                continue
-            self._server, self._session = index, description["session_id"]
-            return description
         self._session = None
-        raise ServerLostError(f"no vlgym server answered for {self.env_id} (episode seed {self._seed}): "
-                              + "; ".join(failures))
+        order = [(start + k) % len(self.urls) for k in range(len(self.urls))]
+        deadline = time.monotonic() + self.wait
+        while True:
+            failures = list(lost)
+            for index in order:
+                url = self.urls[index]
+                try:
+                    description = self._request("POST", f"{url}/sessions", {
+                        "env_id": self.env_id, "kwargs": encode(self.kwargs), "image_format": self.image_format})
+                except (httpx.TransportError, _SessionGone) as error:
+                    failures.append(f"{url} ({_reason(error)})")
+                    continue
+                self._server, self._session = index, description["session_id"]
+                return description
+            if time.monotonic() >= deadline:
+                raise ServerLostError(f"no vlgym server answered for {self.env_id} (episode seed {self._seed}) "
+                                      f"within {self.wait:g} s: " + "; ".join(failures))
+            time.sleep(0.25)
 
     def _request(self, verb: str, url: str, body: dict | None, *, retry: bool = True) -> dict:
         attempts = self.retries if retry else 1
