@@ -1,0 +1,212 @@
+"""What running envs elsewhere costs: the HTTP path against in-process envs, Ray actors against worker
+processes, and a hostile-request run against the server's memory.
+
+    python scripts/bench_remote.py [--steps 200] [--only overhead,ray,fuzz] [--output bench_remote.json]
+
+- overhead: the same episodes (seeds, expert actions) played in-process and through ``vlgym serve`` (a separate
+  process on 127.0.0.1) with PNG and raw images; ms per step, the ms added per step, and bytes per step on the
+  wire (request + response bodies);
+- ray: steps per second of N envs as Ray actors and as worker processes (``make_vector_env``), same env, seeds
+  and actions;
+- fuzz: the server's resident memory before and after rounds of the test suite's hostile-request corpus, and
+  how many answers were 5xx.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import gymnasium as gym
+import httpx
+import numpy as np
+
+import vlgym  # noqa: F401
+
+ROOT = Path(__file__).resolve().parents[1]
+OVERHEAD_ENVS = {
+    "vlgym/GymCards-NumberLine-v0": {"image_size": 300},
+    "vlgym/MiniWorld-OneRoom-v0": {"image_size": 256},
+    "vlgym/WebShop-v0": {"renderer": "fast", "image_size": 256, "num_products": 1000},
+}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Server:
+    """``vlgym serve``'s server in its own process (``limits`` as in vlgym.remote.server.Limits)."""
+
+    def __init__(self, token: str | None = None, **limits):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        code = ("from vlgym.remote.server import Limits, make_server; "
+                f"make_server('127.0.0.1', {self.port}, token={token!r}, limits=Limits(**{limits!r})).run()")
+        self.process = subprocess.Popen([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(ROOT)})
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"{self.url}/health")
+                return
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("server did not start") from None
+                time.sleep(0.1)
+
+    def rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        raise RuntimeError("no VmRSS")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def play(env: gym.Env, steps: int, on_step=None) -> float:
+    """``steps`` expert steps over seeded episodes; the mean seconds per step (resets excluded)."""
+    seed, total = 0, 0.0
+    env.reset(seed=seed)
+    for _ in range(steps):
+        action = env.unwrapped.expert_action()
+        start = time.perf_counter()
+        _, _, terminated, truncated, _ = env.step(action)
+        total += time.perf_counter() - start
+        if terminated or truncated:
+            seed += 1
+            env.reset(seed=seed)
+    return total / steps
+
+
+def overhead(steps: int) -> list[dict]:
+    server = Server()
+    rows = []
+    try:
+        for env_id, kwargs in OVERHEAD_ENVS.items():
+            n = steps if "GymCards" in env_id else steps // 2
+            local = gym.make(env_id, **kwargs)
+            local_s = play(local, n)
+            local.close()
+            row = {"env": env_id, "kwargs": kwargs, "steps": n, "local_ms": 1000 * local_s}
+            for image_format in ("png", "raw"):
+                remote = gym.make(env_id, remote=server.url, image_format=image_format, **kwargs)
+                sizes = []
+                http = remote.unwrapped._http
+                http.event_hooks["response"] = [lambda r, sizes=sizes: sizes.append(
+                    len(r.request.content) + len(r.read())) if r.request.url.path.endswith("/step") else None]
+                remote_s = play(remote, n)
+                remote.close()
+                row[f"{image_format}_ms"] = 1000 * remote_s
+                row[f"{image_format}_added_ms"] = 1000 * (remote_s - local_s)
+                row[f"{image_format}_bytes_per_step"] = float(np.mean(sizes))
+            rows.append(row)
+            print(f"{env_id} {kwargs}: local {row['local_ms']:.2f} ms/step; png +{row['png_added_ms']:.2f} ms "
+                  f"({row['png_bytes_per_step'] / 1024:.1f} KiB/step); raw +{row['raw_added_ms']:.2f} ms "
+                  f"({row['raw_bytes_per_step'] / 1024:.1f} KiB/step)", flush=True)
+    finally:
+        server.stop()
+    return rows
+
+
+def throughput(envs, steps: int, actions: list[str]) -> float:
+    n = envs.num_envs
+    envs.reset(seed=list(range(n)))
+    start = time.perf_counter()
+    rng = random.Random(0)
+    for _ in range(steps):
+        envs.step(np.array([rng.choice(actions) for _ in range(n)], dtype=object))
+    return steps * n / (time.perf_counter() - start)
+
+
+def ray_vs_processes(steps: int) -> list[dict]:
+    import ray
+
+    from vlgym.vector import make_vector_env
+
+    ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False)
+    rows = []
+    cases = [("vlgym/GymCards-NumberLine-v0", {"image_size": 128}, ["+", "-"]),
+             ("vlgym/MiniWorld-OneRoom-v0", {"image_size": 128}, ["turn left", "turn right", "move forward"])]
+    try:
+        for env_id, kwargs, actions in cases:
+            for n in (2, 4):
+                row = {"env": env_id, "kwargs": kwargs, "num_envs": n}
+                for backend in ("processes", "ray"):
+                    options = {"ray_actor_options": {"num_cpus": 0.25}} if backend == "ray" else {}
+                    envs = make_vector_env(env_id, n, env_kwargs=kwargs, backend=backend, **options)
+                    throughput(envs, 5, actions)  # warm up
+                    row[f"{backend}_steps_per_s"] = throughput(envs, steps, actions)
+                    envs.close()
+                rows.append(row)
+                print(f"{env_id} x{n}: processes {row['processes_steps_per_s']:.0f} steps/s, "
+                      f"ray {row['ray_steps_per_s']:.0f} steps/s", flush=True)
+    finally:
+        ray.shutdown()
+    return rows
+
+
+def fuzz(rounds: int) -> dict:
+    sys.path.insert(0, str(ROOT / "tests" / "remote"))
+    from fuzz_corpus import NUMBERLINE, corpus
+
+    server = Server(token="tok", max_sessions=8, max_request_bytes=200_000)
+    auth = {"authorization": "Bearer tok"}
+    statuses: list[int] = []
+    rss = []
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            for r in range(rounds + 1):
+                sid = client.post("/reset", json={"env_id": NUMBERLINE, "seed": r}, headers=auth).json()["session_id"]
+                if r > 0:  # round 0 warms the server up; its memory is the baseline
+                    for request in corpus(random.Random(r), sid, 300):
+                        response = client.request(request["method"], request["path"], content=request["content"],
+                                                  headers=request["headers"])
+                        statuses.append(response.status_code)
+                for session in client.get("/sessions", headers=auth).json()["sessions"]:
+                    client.delete(f"/sessions/{session['session_id']}", headers=auth)
+                time.sleep(0.5)
+                rss.append(server.rss_mb())
+            alive = client.get("/health").json()["status"] == "healthy"
+    finally:
+        server.stop()
+    result = {"requests": len(statuses), "5xx": sum(s >= 500 for s in statuses), "server_alive": alive,
+              "rss_mb_baseline": rss[0], "rss_mb_after_each_round": rss[1:],
+              "status_counts": {str(k): statuses.count(k) for k in sorted(set(statuses))}}
+    print(f"fuzz: {result['requests']} hostile requests, {result['5xx']} answered 5xx, server alive: {alive}; "
+          f"RSS {rss[0]:.1f} MB at baseline, {', '.join(f'{m:.1f}' for m in rss[1:])} MB after each round "
+          f"of 300", flush=True)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--only", default="overhead,ray,fuzz")
+    parser.add_argument("--fuzz-rounds", type=int, default=4)
+    parser.add_argument("--output", type=Path)
+    args = parser.parse_args()
+    only = set(args.only.split(","))
+    results = {}
+    if "overhead" in only:
+        results["overhead"] = overhead(args.steps)
+    if "ray" in only:
+        results["ray_vs_processes"] = ray_vs_processes(args.steps)
+    if "fuzz" in only:
+        results["fuzz"] = fuzz(args.fuzz_rounds)
+    if args.output:
+        args.output.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
