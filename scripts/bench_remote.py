@@ -1,7 +1,7 @@
 """What running envs elsewhere costs: the HTTP path against in-process envs, Ray actors against worker
 processes, and a hostile-request run against the server's memory.
 
-    python scripts/bench_remote.py [--steps 200] [--only overhead,ray,fuzz] [--output bench_remote.json]
+    python scripts/bench_remote.py [--steps 200] [--only overhead,ray,fuzz,drill] [--output bench_remote.json]
 
 - overhead: the same episodes (seeds, expert actions) played in-process and through ``vlgym serve`` (a separate
   process on 127.0.0.1) with PNG and raw images; ms per step, the ms added per step, and bytes per step on the
@@ -9,7 +9,10 @@ processes, and a hostile-request run against the server's memory.
 - ray: steps per second of N envs as Ray actors and as worker processes (``make_vector_env``), same env, seeds
   and actions;
 - fuzz: the server's resident memory before and after rounds of the test suite's hostile-request corpus, and
-  how many answers were 5xx.
+  how many answers were 5xx;
+- drill: the trainer (what ``vlgym-train rl`` runs, a tiny VLM on CPU) on NumberLine with its envs on a server
+  that is killed (SIGKILL) mid-run and restarted on the same port after ``remote_wait`` has passed: whether
+  the run finishes, the restarts its metrics count, and whether any episode was counted twice.
 """
 
 from __future__ import annotations
@@ -47,8 +50,8 @@ def free_port() -> int:
 class Server:
     """``vlgym serve``'s server in its own process (``limits`` as in vlgym.remote.server.Limits)."""
 
-    def __init__(self, token: str | None = None, **limits):
-        self.port = free_port()
+    def __init__(self, token: str | None = None, port: int | None = None, **limits):
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         code = ("from vlgym.remote.server import Limits, make_server; "
                 f"make_server('127.0.0.1', {self.port}, token={token!r}, limits=Limits(**{limits!r})).run()")
@@ -71,6 +74,10 @@ class Server:
 
     def stop(self) -> None:
         self.process.terminate()
+        self.process.wait(timeout=30)
+
+    def kill(self) -> None:
+        self.process.kill()
         self.process.wait(timeout=30)
 
 
@@ -189,11 +196,71 @@ def fuzz(rounds: int) -> dict:
     return result
 
 
+def drill(updates: int, kill_after: int, remote_wait: float) -> dict:
+    import tempfile
+    import threading
+
+    from vlgym_agents.config import load_config
+    from vlgym_agents.policy.tiny import build_tiny_vlm
+    from vlgym_agents.train import Trainer
+
+    work = Path(tempfile.mkdtemp(prefix="vlgym-drill-"))
+    model = build_tiny_vlm(work / "model")
+    server = Server()
+    base = {"model": {"path": str(model), "lora": {"r": 4, "alpha": 8, "dropout": 0.0}, "value_head_hidden": [16]},
+            "env": {"id": "vlgym/GymCards-NumberLine-v0", "num_envs": 2,
+                    "kwargs": {"state_in_text": True, "image_size": 56, "max_position": 2}},
+            "sampling": {"max_new_tokens": 8}, "algo": {"ppo_epochs": 1, "minibatch_size": 4},
+            "run": {"output_dir": str(work / "run"), "total_env_steps": 2 * 4 * updates, "steps_per_env": 4,
+                    "checkpoint_every": updates, "torch_threads": 1, "device": "cpu"},
+            "eval": {"episodes": 0}}
+    # the overrides a user gives on the command line: vlgym-train rl CONFIG env.kwargs.remote=URL ...
+    config = load_config(None, [f"env.kwargs.remote={server.url}", f"env.kwargs.remote_wait={remote_wait}"], base=base)
+    trainer = Trainer(config)
+    finished: list[int] = []  # seeds of the episodes each rollout counted
+    collect, rollouts = trainer.collector.collect, []
+    outage = {}
+
+    def kill_and_restart():
+        outage["killed"] = time.monotonic()
+        server.kill()
+        time.sleep(remote_wait + 1.0)  # longer than the clients wait: they must give up (a dead worker)
+        outage["restarted"] = time.monotonic()
+        outage["server"] = Server(port=server.port)
+
+    def recording_collect(steps):
+        rollout = collect(steps)
+        rollouts.append(rollout)
+        finished.extend(e.seed for e in rollout.episodes)
+        if len(rollouts) == kill_after:
+            threading.Thread(target=kill_and_restart).start()
+        return rollout
+
+    trainer.collector.collect = recording_collect
+    started = time.monotonic()
+    try:
+        trainer.train()
+    finally:
+        if "server" in outage:
+            outage["server"].stop()
+    result = {"updates": trainer.state["update"], "updates_planned": updates,
+              "worker_restarts": trainer.state["worker_restarts"],
+              "restarts_per_rollout": [r.worker_restarts for r in rollouts],
+              "episodes_counted": trainer.state["episodes"], "distinct_episode_seeds": len(set(finished)),
+              "seconds": time.monotonic() - started, "outage_s": outage.get("restarted", 0) - outage.get("killed", 0)}
+    print(f"drill: {result['updates']}/{updates} updates; server killed after rollout {kill_after} and back "
+          f"{result['outage_s']:.1f} s later; worker restarts counted: {result['worker_restarts']} "
+          f"(per rollout {result['restarts_per_rollout']}); episodes counted {result['episodes_counted']}, "
+          f"distinct seeds {result['distinct_episode_seeds']}; {result['seconds']:.0f} s", flush=True)
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--only", default="overhead,ray,fuzz")
     parser.add_argument("--fuzz-rounds", type=int, default=4)
+    parser.add_argument("--drill-updates", type=int, default=8)
     parser.add_argument("--output", type=Path)
     args = parser.parse_args()
     only = set(args.only.split(","))
@@ -204,6 +271,8 @@ def main() -> None:
         results["ray_vs_processes"] = ray_vs_processes(args.steps)
     if "fuzz" in only:
         results["fuzz"] = fuzz(args.fuzz_rounds)
+    if "drill" in only:
+        results["drill"] = drill(args.drill_updates, kill_after=3, remote_wait=6.0)
     if args.output:
         args.output.write_text(json.dumps(results, indent=2))
 

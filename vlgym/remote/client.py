@@ -72,7 +72,7 @@ class RemoteEnv(gym.Env[dict, str]):
         self.max_episode_steps: int | None = None
         self._server = -1  # index in self.urls of the server holding the session
         self._session: str | None = None
-        self._trace: list[tuple[str, Any]] = []  # calls since the last seeded reset, replayed on another server
+        self._trace: list[tuple[str, Any]] = []  # the episode's calls (reset first), replayed on another server
         self._last_obs: dict | None = None
         self._seed: int | None = None
         description = self._open_session(start=0)
@@ -83,9 +83,7 @@ class RemoteEnv(gym.Env[dict, str]):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
         body = {"seed": seed, "options": encode(options), "max_episode_steps": self.max_episode_steps}
-        if seed is not None:
-            self._trace, self._seed = [], seed
-        self._trace.append(("reset", body))
+        self._trace, self._seed = [("reset", body)], seed
         answer = self._call("reset", body)
         self._last_obs = decode(answer["observation"])
         return self._last_obs, decode(answer["info"])

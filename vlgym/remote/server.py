@@ -118,10 +118,16 @@ class Session:
     steps: int = 0  # since the last reset
     episode_over: bool = True
 
+    closed: bool = False
+
     async def run(self, call, *args):
         self.busy += 1
         try:
-            return await asyncio.get_running_loop().run_in_executor(self.executor, call, *args)
+            try:
+                future = asyncio.get_running_loop().run_in_executor(self.executor, call, *args)
+            except RuntimeError:  # closed by another request meanwhile: its executor takes no more calls
+                raise ApiError(404, "unknown_session", f"session {self.id} was closed") from None
+            return await future
         finally:
             self.busy -= 1
             self.last_used = time.monotonic()
@@ -195,6 +201,9 @@ class Sessions:
     def drop(self, session: Session) -> None:
         with self._lock:
             self.open.pop(session.id, None)
+            if session.closed:  # two requests closed it at once
+                return
+            session.closed = True
         session.close()
 
     async def call(self, session: Session, method: str, *args) -> Response:
