@@ -21,7 +21,7 @@ import gymnasium as gym
 import httpx
 
 from vlgym.remote import TOKEN_ENV
-from vlgym.remote.codec import ImageFormat, build_space, decode, encode
+from vlgym.remote.codec import DecodeError, ImageFormat, build_space, encode, unpack
 from vlgym.vector import WorkerDiedError
 
 
@@ -85,16 +85,15 @@ class RemoteEnv(gym.Env[dict, str]):
         body = {"seed": seed, "options": encode(options), "max_episode_steps": self.max_episode_steps}
         self._trace, self._seed = [("reset", body)], seed
         answer = self._call("reset", body)
-        self._last_obs = decode(answer["observation"])
-        return self._last_obs, decode(answer["info"])
+        self._last_obs = answer["observation"]
+        return self._last_obs, answer["info"]
 
     def step(self, action: Any):
         body = {"action": encode(action)}
         self._trace.append(("step", body))
         answer = self._call("step", body)
-        self._last_obs = decode(answer["observation"])
-        return (self._last_obs, decode(answer["reward"]), decode(answer["terminated"]), decode(answer["truncated"]),
-                decode(answer["info"]))
+        self._last_obs = answer["observation"]
+        return self._last_obs, answer["reward"], answer["terminated"], answer["truncated"], answer["info"]
 
     def render(self):
         if self.render_mode == "rgb_array" and self._last_obs is not None:
@@ -168,9 +167,9 @@ class RemoteEnv(gym.Env[dict, str]):
                     raise
                 time.sleep(0.1 * 2**attempt)
         try:
-            answer = response.json()
-        except json.JSONDecodeError:
-            answer = {"error": "not_json", "detail": response.text[:200]}
+            answer = unpack(response.content, response.headers.get("content-type", ""))
+        except (json.JSONDecodeError, DecodeError, UnicodeDecodeError) as error:
+            answer = {"error": "unreadable_answer", "detail": f"{error}: {response.text[:200]!r}"}
         if response.status_code == 404 and answer.get("error") == "unknown_session":
             raise _SessionGone(answer["detail"])  # e.g. closed for idling: the episode moves to a new session
         if response.is_error:

@@ -22,7 +22,6 @@ import asyncio
 import contextlib
 import hmac
 import ipaddress
-import json
 import logging
 import os
 import secrets
@@ -42,7 +41,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import vlgym
 from vlgym.remote import TOKEN_ENV
-from vlgym.remote.codec import DecodeError, ImageFormat, decode, describe_space, encode
+from vlgym.remote.codec import DecodeError, ImageFormat, decode, describe_space, dumps, pack
 
 log = logging.getLogger(__name__)
 
@@ -209,7 +208,7 @@ class Sessions:
     async def call(self, session: Session, method: str, *args) -> Response:
         """Run ``method`` of the session's env on its thread; a crash ends the session with a 500."""
         try:
-            body = await session.run(getattr(self, f"_{method}"), session, *args)
+            body, media_type = await session.run(getattr(self, f"_{method}"), session, *args)
         except gym.error.ResetNeeded as error:
             raise ApiError(409, "reset_needed", str(error)) from None
         except ApiError:
@@ -222,31 +221,30 @@ class Sessions:
                            f"{session.env_id} (session {session.id}, seed {session.seed}, step {session.steps}) "
                            f"raised {type(error).__name__}: {error}; the session is closed") from None
         self.metrics[f"{method}s"] += 1
-        return Response(body, media_type="application/json")
+        return Response(body, media_type=media_type)
 
     @staticmethod
-    def _reset(session: Session, seed: int | None, options: dict | None, max_episode_steps: int | None) -> bytes:
+    def _reset(session: Session, seed: int | None, options: dict | None,
+               max_episode_steps: int | None) -> tuple[bytes, str]:
         env = session.env
         if max_episode_steps is not None:
             _set_time_limit(env, max_episode_steps)
         obs, info = env.reset(seed=seed, options=options)
         session.seed, session.steps, session.episode_over = seed, 0, False
-        return _dumps({"observation": encode(obs, session.image_format), "info": encode(info, session.image_format),
-                       "reward": 0.0, "done": False})
+        return pack({"session_id": session.id, "observation": obs, "info": info, "reward": 0.0, "done": False},
+                    session.image_format)
 
     @staticmethod
-    def _step(session: Session, action: Any) -> bytes:
+    def _step(session: Session, action: Any) -> tuple[bytes, str]:
         obs, reward, terminated, truncated, info = session.env.step(action)
         session.steps += 1
         session.episode_over = bool(terminated or truncated)
-        fmt = session.image_format
-        return _dumps({"observation": encode(obs, fmt), "reward": encode(reward, fmt),
-                       "terminated": encode(terminated, fmt), "truncated": encode(truncated, fmt),
-                       "done": session.episode_over, "info": encode(info, fmt)})
+        return pack({"observation": obs, "reward": reward, "terminated": terminated, "truncated": truncated,
+                     "done": session.episode_over, "info": info}, session.image_format)
 
     @staticmethod
-    def _expert(session: Session) -> bytes:
-        return _dumps({"action": session.env.unwrapped.expert_action()})
+    def _expert(session: Session) -> tuple[bytes, str]:
+        return pack({"action": session.env.unwrapped.expert_action()}, "png")
 
     def state(self, session: Session) -> dict:
         return {"session_id": session.id, "env_id": session.env_id, "seed": session.seed,
@@ -277,10 +275,6 @@ def _set_time_limit(env: gym.Env, steps: int) -> None:
         layer = layer.env
     if hasattr(env.unwrapped, "max_episode_steps"):
         env.unwrapped.max_episode_steps = steps
-
-
-def _dumps(payload: dict) -> bytes:
-    return json.dumps(payload, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
 
 
 def _decode_or_422(value: Any, what: str) -> Any:
@@ -331,7 +325,7 @@ class Guard:
 
 
 async def _send_error(send, status: int, code: str, detail: str) -> None:
-    body = _dumps({"error": code, "detail": detail})
+    body = dumps({"error": code, "detail": detail})
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
@@ -433,11 +427,8 @@ def create_app(limits: Limits = Limits(), *, token: str | None = None) -> FastAP
                                                            image_format=request.image_format)))[0]
         else:
             raise ApiError(422, "invalid_request", "give a session_id, or an env_id to make a session")
-        response = await sessions.call(session, "reset", request.seed, _decode_or_422(request.options, "options"),
-                                       request.max_episode_steps)
-        body = json.loads(response.body)
-        body["session_id"] = session.id
-        return body
+        return await sessions.call(session, "reset", request.seed, _decode_or_422(request.options, "options"),
+                                   request.max_episode_steps)
 
     @app.post("/step")
     async def openenv_step(request: OpenEnvStep):
