@@ -81,45 +81,53 @@ class Server:
         self.process.wait(timeout=30)
 
 
-def play(env: gym.Env, steps: int, on_step=None) -> float:
-    """``steps`` expert steps over seeded episodes; the mean seconds per step (resets excluded)."""
-    seed, total = 0, 0.0
-    env.reset(seed=seed)
-    for _ in range(steps):
-        action = env.unwrapped.expert_action()
-        start = time.perf_counter()
-        _, _, terminated, truncated, _ = env.step(action)
-        total += time.perf_counter() - start
-        if terminated or truncated:
-            seed += 1
-            env.reset(seed=seed)
-    return total / steps
+class Player:
+    """Plays seeded episodes with expert actions, one step at a time, timing each ``env.step``."""
+
+    def __init__(self, env: gym.Env):
+        self.env, self.seed, self.times = env, 0, []
+        env.reset(seed=0)
+
+    def steps(self, n: int) -> None:
+        for _ in range(n):
+            action = self.env.unwrapped.expert_action()
+            start = time.perf_counter()
+            _, _, terminated, truncated, _ = self.env.step(action)
+            self.times.append(time.perf_counter() - start)
+            if terminated or truncated:
+                self.seed += 1
+                self.env.reset(seed=self.seed)
 
 
 def overhead(steps: int) -> list[dict]:
+    """Local, PNG and raw envs play in turns of 10 steps (so load swings hit all three alike); medians."""
     server = Server()
     rows = []
     try:
         for env_id, kwargs in OVERHEAD_ENVS.items():
             n = steps if "GymCards" in env_id else steps // 2
-            local = gym.make(env_id, **kwargs)
-            local_s = play(local, n)
-            local.close()
-            row = {"env": env_id, "kwargs": kwargs, "steps": n, "local_ms": 1000 * local_s}
+            players = {"local": Player(gym.make(env_id, **kwargs))}
+            sizes: dict[str, list[int]] = {}
             for image_format in ("png", "raw"):
                 remote = gym.make(env_id, remote=server.url, image_format=image_format, **kwargs)
-                sizes = []
-                http = remote.unwrapped._http
-                http.event_hooks["response"] = [lambda r, sizes=sizes: sizes.append(
+                sizes[image_format] = []
+                remote.unwrapped._http.event_hooks["response"] = [lambda r, sizes=sizes[image_format]: sizes.append(
                     len(r.request.content) + len(r.read())) if r.request.url.path.endswith("/step") else None]
-                remote_s = play(remote, n)
-                remote.close()
-                row[f"{image_format}_ms"] = 1000 * remote_s
-                row[f"{image_format}_added_ms"] = 1000 * (remote_s - local_s)
-                row[f"{image_format}_bytes_per_step"] = float(np.mean(sizes))
+                players[image_format] = Player(remote)
+            for _ in range(n // 10):
+                for player in players.values():
+                    player.steps(10)
+            ms = {mode: 1000 * float(np.median(p.times)) for mode, p in players.items()}
+            for player in players.values():
+                player.env.close()
+            row = {"env": env_id, "kwargs": kwargs, "steps": n, "local_ms": ms["local"]}
+            for image_format in ("png", "raw"):
+                row[f"{image_format}_ms"] = ms[image_format]
+                row[f"{image_format}_added_ms"] = ms[image_format] - ms["local"]
+                row[f"{image_format}_bytes_per_step"] = float(np.mean(sizes[image_format]))
             rows.append(row)
-            print(f"{env_id} {kwargs}: local {row['local_ms']:.2f} ms/step; png +{row['png_added_ms']:.2f} ms "
-                  f"({row['png_bytes_per_step'] / 1024:.1f} KiB/step); raw +{row['raw_added_ms']:.2f} ms "
+            print(f"{env_id} {kwargs}: local {row['local_ms']:.2f} ms/step (median); png +{row['png_added_ms']:.2f} "
+                  f"ms ({row['png_bytes_per_step'] / 1024:.1f} KiB/step); raw +{row['raw_added_ms']:.2f} ms "
                   f"({row['raw_bytes_per_step'] / 1024:.1f} KiB/step)", flush=True)
     finally:
         server.stop()
