@@ -23,7 +23,7 @@ CARD_IDS = [
     "vlgym/GymCards-Blackjack-v0",
 ]
 NOT_AN_ACTION = "xyzzy: definitely not an action"
-STATE_KEYS_IGNORED = {"action_valid", "parsed_action", "parse_reason", "feedback"}
+STATE_KEYS_IGNORED = {"action_valid", "parsed_action", "parse_reason", "parse_failure", "feedback"}
 
 
 def expert(env) -> str:
@@ -62,6 +62,7 @@ def assert_info(info) -> None:
     assert isinstance(info["action_valid"], bool)
     assert info["parsed_action"] is None or isinstance(info["parsed_action"], str)
     assert isinstance(info["parse_reason"], str) and info["parse_reason"]
+    assert isinstance(info["parse_failure"], bool) and not (info["parse_failure"] and info["action_valid"])
     assert isinstance(info["feedback"], str)
     assert isinstance(info["success"], bool)
     assert isinstance(info["score"], float) and 0.0 <= info["score"] <= 1.0

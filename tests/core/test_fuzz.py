@@ -16,7 +16,7 @@ from vlgym.core.registration import env_family
 
 IDS = testkit.IDS
 MUST_WIN_AFTER_INVALID = {"vlgym/GymCards-NumberLine-v0", "vlgym/GymCards-EZPoints-v0"}
-IGNORED_INFO = {"action_valid", "parsed_action", "parse_reason", "feedback"}
+IGNORED_INFO = {"action_valid", "parsed_action", "parse_reason", "parse_failure", "feedback"}
 
 # One env per id for the whole module; each example starts with a reset.
 _ENVS: dict[str, gym.Env] = {}
