@@ -272,6 +272,10 @@ def evaluate(env: str | Manifest, agent: str | Agent | Callable, *, split: str =
     ``seeds`` (default ``seed .. seed + episodes - 1``, 100 episodes).
 
     With a manifest, ``env_kwargs`` override the manifest's own (the result records the ones used).
+
+    >>> result = evaluate("vlgym/GymCards-NumberLine-v0", "expert", episodes=5)
+    >>> result.summary()["success_rate"], result.summary()["parse_failure_rate"]
+    (1.0, 0.0)
     """
     env_id, kwargs, planned, record = episode_plan(env, split=split, episodes=episodes, seed=seed, seeds=seeds,
                                                    env_kwargs=env_kwargs)
