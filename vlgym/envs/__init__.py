@@ -1,8 +1,9 @@
 """The table of vlgym ids: every family registers its ids here, by string entry points.
 
-Importing this module imports no env module (``gym.make`` imports the entry point), so ``import vlgym`` stays
-cheap and needs no extra. Each id's time limit is the env class's ``default_max_episode_steps``. ``family``
-names the pip extra an id needs (``vlgym[miniworld]``, ...; the card games need none).
+Importing this module loads no simulator and no family's env module but MiniWorld's light task table
+(``gym.make`` imports each entry point), so ``import vlgym`` stays cheap and needs no extra. Each id's time
+limit is the env class's ``default_max_episode_steps``. ``family`` names the pip extra an id needs
+(``vlgym[miniworld]``, ...; the card games need none).
 """
 
 from vlgym.core.registration import register
