@@ -302,7 +302,8 @@ def test_one_env_of_every_family_steps_in_an_async_vector_env_as_alone():
     """Every family works in AsyncVectorEnv, with what the single env gives for the same seed and actions."""
     size = {"image_size": (96, 128)}  # one observation space for all
     fns = [lambda env_id=env_id: testkit.make(env_id, **size) for env_id in FAMILY_IDS]
-    envs = gym.vector.AsyncVectorEnv(fns, shared_memory=False)
+    # forkserver: this process may render with OpenGL already (MiniWorld), which a forked worker must not inherit
+    envs = gym.vector.AsyncVectorEnv(fns, shared_memory=False, context="forkserver")
     singles = [testkit.make(env_id, **size) for env_id in FAMILY_IDS]
     try:
         obs, _ = envs.reset(seed=0)

@@ -80,10 +80,10 @@ class VLGymEnv(gym.Env[dict, str]):
 
     Time limit: the env owns it. An episode is truncated after ``max_episode_steps`` steps, invalid ones
     included: the ``max_episode_steps`` given to ``gym.make`` if any (read from the public ``env.spec``),
-    else the class attribute :attr:`default_max_episode_steps`; ``_game_step_limit`` may end it sooner by
-    the game's own rules. At the last allowed step ``truncated`` is True whether or not the step also
-    terminates the game, exactly as gymnasium's ``TimeLimit`` says, so ``env.step`` and ``env.unwrapped.step``
-    return the same flags.
+    else the class attribute :attr:`default_max_episode_steps`. At the last allowed step ``truncated`` is True
+    whether or not the step also terminates the game, exactly as gymnasium's ``TimeLimit`` says, so
+    ``env.step`` and ``env.unwrapped.step`` return the same flags. ``_game_step_limit`` may end an episode
+    sooner by the game's own rules; that truncation applies only to a step that does not terminate.
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 4}
@@ -226,9 +226,11 @@ class VLGymEnv(gym.Env[dict, str]):
             terminated, truncated = self.invalid_action == "terminate", False
             feedback = f"Invalid action: {parse.reason}."
         self.elapsed_steps += 1
-        limits = [n for n in (self._game_step_limit(), self.max_episode_steps) if n is not None]
-        if limits and self.elapsed_steps >= min(limits):
-            truncated = True  # also when the step terminates the game: gymnasium's TimeLimit says the same
+        game_limit = self._game_step_limit()
+        if game_limit is not None and self.elapsed_steps >= game_limit and not terminated:
+            truncated = True  # the game's own rule cuts only an episode that did not end by itself
+        if self.max_episode_steps is not None and self.elapsed_steps >= self.max_episode_steps:
+            truncated = True  # also when the game ends on this step, as gymnasium's TimeLimit says
         self.terminated, self.truncated = bool(terminated), bool(truncated)
         self._episode_over = terminated or truncated
         if self._episode_over:
