@@ -28,7 +28,6 @@ import gymnasium as gym
 import numpy as np
 
 import vlgym
-from vlgym.core.parsing import parse_action
 from vlgym.manifest import Episode, Manifest
 
 AGENT_ENTRY_POINTS = "vlgym.agents"
@@ -226,23 +225,6 @@ def bootstrap_interval(values: Sequence[float], *, resamples: int = BOOTSTRAP_RE
     return (float(np.percentile(means, tail)), float(np.percentile(means, 100 - tail)))
 
 
-def is_parse_failure(env: gym.Env, action: Any, info: dict[str, Any]) -> bool:
-    """Whether a rejected answer names no action at all, rather than an action unavailable right now.
-
-    For envs with a fixed vocabulary (``action_vocabulary``: Gym-Cards, MiniWorld) the answer is parsed again
-    against the whole vocabulary: ``"+"`` where only ``"-"`` is offered is an unavailable action, ``"fly"`` or
-    a broken JSON answer is a parse failure. Envs whose actions vary by state have no such list, so there
-    every rejected answer counts as a parse failure.
-    """
-    if info["action_valid"]:
-        return False
-    unwrapped = env.unwrapped
-    vocabulary = getattr(unwrapped, "action_vocabulary", None)
-    if not vocabulary:
-        return True
-    return not parse_action(action, vocabulary, matching=getattr(unwrapped, "action_matching", "exact")).valid
-
-
 def run_episode(env: gym.Env, agent, seed: int, *, options: dict[str, Any] | None = None,
                 on_step: Callable | None = None) -> EpisodeResult:
     """Play one episode from ``reset(seed=seed, options=options)`` to its end."""
@@ -260,7 +242,7 @@ def run_episode(env: gym.Env, agent, seed: int, *, options: dict[str, Any] | Non
         total += float(reward)
         length += 1
         invalid += not info["action_valid"]
-        unparsed += is_parse_failure(env, action, info)
+        unparsed += info["parse_failure"]
         done = terminated or truncated
     return EpisodeResult(seed, bool(info["success"]), float(info["score"]), total, length, invalid, unparsed,
                          options)
@@ -290,6 +272,10 @@ def evaluate(env: str | Manifest, agent: str | Agent | Callable, *, split: str =
     ``seeds`` (default ``seed .. seed + episodes - 1``, 100 episodes).
 
     With a manifest, ``env_kwargs`` override the manifest's own (the result records the ones used).
+
+    >>> result = evaluate("vlgym/GymCards-NumberLine-v0", "expert", episodes=5)
+    >>> result.summary()["success_rate"], result.summary()["parse_failure_rate"]
+    (1.0, 0.0)
     """
     env_id, kwargs, planned, record = episode_plan(env, split=split, episodes=episodes, seed=seed, seeds=seeds,
                                                    env_kwargs=env_kwargs)

@@ -97,6 +97,12 @@ def make_vector_env(env_ids: str | Sequence[str], num_envs: int | None = None, *
 
     Workers start with ``forkserver`` by default: forking a process that already renders with OpenGL
     (MiniWorld) or holds a browser (WebShop) is unsafe.
+
+    >>> envs = make_vector_env("vlgym/GymCards-NumberLine-v0", 2)
+    >>> obs, infos = envs.reset(seed=0)
+    >>> obs["image"].shape, list(infos["available_actions"][0])
+    ((2, 300, 300, 3), ['-', '+'])
+    >>> envs.close()
     """
     if isinstance(env_ids, str):
         env_ids = [env_ids] * (num_envs or 1)

@@ -49,7 +49,7 @@ def collect_demonstrations(policy: VLMPolicy, config: TrainConfig) -> list[Demon
             done = False
             while not done and len(demos) < sft.demos:
                 action = env.unwrapped.expert_action()
-                demos.append(Demonstration(policy.prompt(obs, info, number_actions=settings.number_actions),
+                demos.append(Demonstration(policy.prompt(obs, info, action_index=settings.number_actions),
                                            format_answer(action, sft.thoughts)))
                 obs, _, terminated, truncated, info = env.step(action)
                 done = terminated or truncated

@@ -55,7 +55,7 @@ class CheckpointAgent:
         torch.manual_seed(0 if seed is None else seed)
 
     def act(self, obs: dict[str, Any], info: dict[str, Any]) -> str:
-        prompt = self.policy.prompt(obs, info, number_actions=self.config.env.number_actions)
+        prompt = self.policy.prompt(obs, info, action_index=self.config.env.number_actions)
         return self.policy.generate(self.policy.encode([prompt]), self.sampling).texts[0]
 
     def describe(self) -> dict[str, Any]:

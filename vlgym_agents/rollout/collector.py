@@ -26,9 +26,10 @@ import gymnasium as gym
 import numpy as np
 import torch
 from gymnasium.vector import AutoresetMode
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from vlgym.core.parsing import extract_candidate
+from vlgym.prompts import check_action_index
 from vlgym.vector import EnvFactory, WorkerDiedError, make_vector_env
 from vlgym_agents.policy.sampling import Sampling
 from vlgym_agents.policy.vlm import Generation, Prompt, VLMPolicy
@@ -47,7 +48,12 @@ class EnvSettings(BaseModel):
     history: int = Field(0, ge=0, description="k > 0: show the last k frames (vlgym.wrappers.History)")
     vector: Literal["async", "sync"] = "async"
     seed_start: int = Field(0, ge=0)
-    number_actions: bool = False
+    number_actions: bool = Field(False, description="number the actions in prompts (only where the env takes numbers)")
+
+    @model_validator(mode="after")
+    def _numbers_only_where_the_env_takes_them(self) -> EnvSettings:
+        check_action_index(self.id, self.number_actions)
+        return self
 
 
 @dataclass
@@ -211,7 +217,7 @@ class Collector:
     # -- acting ----------------------------------------------------------------------------------------------
     def prompts(self, indices: Sequence[int] | None = None) -> list[Prompt]:
         indices = range(self.settings.num_envs) if indices is None else indices
-        return [self.policy.prompt(self.obs[i], self.infos[i], number_actions=self.settings.number_actions)
+        return [self.policy.prompt(self.obs[i], self.infos[i], action_index=self.settings.number_actions)
                 for i in indices]
 
     @torch.no_grad()

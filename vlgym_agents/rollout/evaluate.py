@@ -46,7 +46,7 @@ def play_episodes(policy: VLMPolicy, settings: EnvSettings, seeds: Sequence[int]
             slots.append(_start(env, pending.pop()) if pending else None)
         while any(slots):
             active = [i for i, slot in enumerate(slots) if slot is not None]
-            prompts = [policy.prompt(slots[i][2], slots[i][3], number_actions=settings.number_actions)
+            prompts = [policy.prompt(slots[i][2], slots[i][3], action_index=settings.number_actions)
                        for i in active]
             answers = policy.generate(policy.encode(prompts), sampling).texts
             for i, answer in zip(active, answers, strict=True):

@@ -92,6 +92,7 @@ class BlackjackEnv(VLGymEnv):
     """
 
     action_vocabulary = ("stand", "hit")
+    default_max_episode_steps = 20
 
     def __init__(self, *, natural: bool = False, sab: bool = False, state_in_text: bool = False,
                  image_size=300, **kwargs: Any):
@@ -105,7 +106,7 @@ class BlackjackEnv(VLGymEnv):
         rng = self.np_random
         return Card(int(rng.integers(1, 14)), deck.SUITS[int(rng.integers(4))])
 
-    def _game_reset(self, options):
+    def _game_reset(self, seed, options):
         self.dealer = [self._draw_card(), self._draw_card()]
         self.player = [self._draw_card(), self._draw_card()]
         self.outcome = None

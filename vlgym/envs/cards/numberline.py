@@ -84,6 +84,7 @@ class NumberLineEnv(VLGymEnv):
     """
 
     action_vocabulary = ("-", "+")
+    default_max_episode_steps = 20
 
     def __init__(self, *, max_position: int = 5, state_in_text: bool = False, image_size=300, **kwargs: Any):
         super().__init__(image_size=image_size, **kwargs)
@@ -93,7 +94,7 @@ class NumberLineEnv(VLGymEnv):
         self.state_in_text = bool(state_in_text)
         self.target = self.current = 0
 
-    def _game_reset(self, options):
+    def _game_reset(self, seed, options):
         self.target = int(self.np_random.integers(0, self.max_position + 1))
         offset = int(self.np_random.integers(1, self.max_position + 1))
         self.current = (self.target + offset) % (self.max_position + 1)

@@ -62,7 +62,7 @@ class _PointsGame(VLGymEnv):
     def _card_number(self, card: Card) -> int:
         return card.value
 
-    def _game_reset(self, options):
+    def _game_reset(self, seed, options):
         self.cards = self._deal()
         self.numbers = [self._card_number(c) for c in self.cards]
         self.formula, self.used, self.result, self._won = [], [], None, False
@@ -197,6 +197,7 @@ class EZPointsEnv(_PointsGame):
     operators = ("+", "*")
     max_formula_length = 5
     action_vocabulary = (*(str(n) for n in range(1, 11)), "+", "*", "=")
+    default_max_episode_steps = 20
 
     def _deal(self):
         rng = self.np_random
@@ -250,6 +251,7 @@ class Points24Env(_PointsGame):
     n_cards = 4
     operators = ("+", "-", "*", "/")
     max_formula_length = 20
+    default_max_episode_steps = 40
 
     def __init__(self, *, treat_face_cards_as_10: bool = True, **kwargs: Any):
         self.treat_face_cards_as_10 = bool(treat_face_cards_as_10)

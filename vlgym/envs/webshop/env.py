@@ -10,8 +10,6 @@ from typing import Any
 import numpy as np
 
 from vlgym.core.base import Transition, VLGymEnv
-from vlgym.core.parsing import extract_candidate, normalize
-from vlgym.core.spaces import MAX_ACTION_LENGTH
 from vlgym.envs.webshop.catalog import SPLITS, Catalog, load_official, synthetic_catalog
 from vlgym.envs.webshop.expert import expert_action, suggested_query
 from vlgym.envs.webshop.reward import NOUN_EXTRACTORS
@@ -21,7 +19,6 @@ from vlgym.envs.webshop.text import TEXT_STYLES, rich_text
 
 RENDERERS = ("browser", "fast")
 FRAME_CACHE_SIZE = 8
-DEFAULT_STEP_LIMIT = 50
 _TYPED_SEARCH = re.compile(r"search\[[^\[\]]*\S[^\[\]]*\]")
 
 
@@ -107,6 +104,7 @@ class WebShopEnv(VLGymEnv):
     """
 
     default_invalid_action_penalty = 0.0
+    default_max_episode_steps = 50
 
     def __init__(self, *, catalog: str = "synthetic", num_products: int = 1000, catalog_seed: int = 0,
                  data_path: str | None = None, goals: str | None = None, split: str = "all",
@@ -144,17 +142,15 @@ class WebShopEnv(VLGymEnv):
         self.renderer_name, self.observation_mode, self.goal_sampling = renderer, observation_mode, goal_sampling
         self._renderer = None
         self._frames: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._typed_search: str | None = None
-        self._last_seed: int | None = None
 
     # -------------------------------------------------------------------------------------------- game
-    def _game_reset(self, options):
+    def _game_reset(self, seed, options):
         if options and "goal_index" in options:
             index = int(options["goal_index"])
             if not 0 <= index < len(self.goal_indices):
                 raise ValueError(f"goal_index must be in [0, {len(self.goal_indices)}), got {index}")
-        elif self.goal_sampling == "sequential" and self._last_seed is not None:
-            index = self._last_seed % len(self.goal_indices)
+        elif self.goal_sampling == "sequential" and seed is not None:
+            index = seed % len(self.goal_indices)
         else:
             index = int(np.searchsorted(self._cumulative_weights, self.np_random.random(), side="right"))
             index = min(index, len(self.goal_indices) - 1)
@@ -166,47 +162,24 @@ class WebShopEnv(VLGymEnv):
         page = self.site.page
         if page.kind == DONE:
             return []
-        actions = []
-        if self.site.can_search():
-            actions.append(f"search[{suggested_query(self.site)}]")
-            if self._typed_search and self._typed_search not in actions:
-                actions.append(self._typed_search)
+        actions = [f"search[{suggested_query(self.site)}]"] if self.site.can_search() else []
         return actions + [f"click[{c}]" for c in page.clickables]
 
-    def _game_step(self, action):
-        self._typed_search = None
-        page = self.site.step(action)
-        if page.kind == DONE:
-            reward = page.purchase.reward.reward
-            return Transition(reward, terminated=True, feedback=f"You bought {page.purchase.product.asin}.")
-        return Transition(0.0)
-
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        self._last_seed = seed
-        return super().reset(seed=seed, options=options)
-
-    def step(self, action: Any):
-        """As every vlgym env; a typed ``search[...]`` with any query counts as available on the search page."""
-        self._typed_search = self._search_in(action) if self._has_reset and not self._episode_over else None
-        try:
-            return super().step(action)
-        finally:
-            self._typed_search = None
-
-    def _search_in(self, action: Any) -> str | None:
-        if isinstance(action, bytes):
-            action = action.decode("utf-8", errors="replace")
-        if not isinstance(action, str) or len(action) > MAX_ACTION_LENGTH or not self.site.can_search():
+    def _game_free_action(self, candidate):
+        # A typed search[...] with any query counts as available on the search page.
+        if not self.site.can_search():
             return None
-        candidate = normalize(extract_candidate(action)[0])
         if self.action_matching == "exact":
             return candidate if _TYPED_SEARCH.fullmatch(candidate) else None
         found = _TYPED_SEARCH.findall(candidate)
         return found[-1] if found else None
 
-    def _game_step_limit(self):
-        # gym.make's max_episode_steps (registered: 50) is the limit; without gym.make the same default holds.
-        return DEFAULT_STEP_LIMIT if self.max_episode_steps is None else None
+    def _game_step(self, action):
+        page = self.site.step(action)
+        if page.kind == DONE:
+            reward = page.purchase.reward.reward
+            return Transition(reward, terminated=True, feedback=f"You bought {page.purchase.product.asin}.")
+        return Transition(0.0)
 
     def _game_image(self):
         # The last frames are kept, keyed by the page's rich text, which names everything the picture shows
