@@ -14,26 +14,14 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from vlgym_agents.config import PACKAGED, config_path, packaged_configs
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console()
 
 ConfigArg = Annotated[str, typer.Argument(help="A YAML file, or the name of a packaged config.")]
 OverridesArg = Annotated[list[str] | None, typer.Argument(help="key=value overrides, e.g. optim.lr=1e-4")]
-PACKAGED = Path(__file__).parent / "configs"
-
-
-def config_path(name: str) -> Path:
-    path = Path(name)
-    if path.exists():
-        return path
-    packaged = PACKAGED / f"{name.removesuffix('.yaml')}.yaml"
-    if packaged.exists():
-        return packaged
-    raise typer.BadParameter(f"{name!r} is neither a file nor a packaged config ({', '.join(packaged_configs())})")
-
-
-def packaged_configs() -> list[str]:
-    return sorted(p.stem for p in PACKAGED.glob("*.yaml"))
+__all__ = ["PACKAGED", "app", "main", "packaged_configs"]
 
 
 def _load(config: str, overrides: list[str] | None):
@@ -44,7 +32,7 @@ def _load(config: str, overrides: list[str] | None):
     from vlgym_agents.config import load_config
 
     try:
-        return load_config(config_path(config), overrides or [])
+        return load_config(config, overrides or [])
     except (ValidationError, ValueError, yaml.YAMLError, OmegaConfBaseException) as error:  # YAML: "k=[1,2"
         console.print(f"[red]invalid configuration[/]: {error}")
         raise typer.Exit(2) from error
@@ -72,13 +60,19 @@ def tiny_command(path: Path, arch: Annotated[str, typer.Option(help="qwen2_5_vl 
 
 @app.command("rl")
 def rl_command(config: ConfigArg, overrides: OverridesArg = None,
-               resume: Annotated[bool, typer.Option(help="Continue from the latest checkpoint.")] = False):
-    """Train with VL-DAC, or a baseline (algo.name=rl4vlm|loop); `accelerate launch` for several GPUs."""
-    from vlgym_agents.train import Trainer
+               resume: Annotated[bool, typer.Option(help="Continue from the latest checkpoint.")] = False,
+               allow_config_change: Annotated[bool, typer.Option(
+                   help="With --resume: go on although the config differs from the checkpoint's.")] = False):
+    """Train with VL-DAC, or another registered rule (algo.name=rl4vlm|loop); `accelerate launch` for several GPUs."""
+    from vlgym_agents.train import ConfigChangedError, Trainer
 
     _logging()
-    summary = Trainer(_load(config, overrides), resume=resume).train()
-    console.print_json(json.dumps(summary))
+    try:
+        trainer = Trainer(_load(config, overrides), resume=resume, allow_config_change=allow_config_change)
+    except ConfigChangedError as error:
+        console.print(f"[red]refusing to resume[/]: {error}", highlight=False)
+        raise typer.Exit(2) from error
+    console.print_json(json.dumps(trainer.train()))
 
 
 @app.command("sft")

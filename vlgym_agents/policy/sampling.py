@@ -12,22 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field
+
+from vlgym_agents.config import Sampling
 
 #: Floor for log-probs of tokens outside a top-k/top-p set: keeps ratios ~0 and losses finite.
 LOG_PROB_FLOOR = -30.0
-
-
-class Sampling(BaseModel):
-    """Decoding parameters. ``top_k=0`` and ``top_p=1`` switch truncation off (plain temperature sampling)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    temperature: float = Field(1.0, gt=0)
-    top_p: float = Field(1.0, gt=0, le=1)
-    top_k: int = Field(0, ge=0)
-    max_new_tokens: int = Field(64, ge=1)
-    do_sample: bool = True
 
 
 def generation_config(sampling: Sampling, *, eos_token_ids: Sequence[int], pad_token_id: int,
