@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from vlgym_agents.algos.registry import rule_settings
+from vlgym_agents.algos.registry import DEFAULT_RULE, rule_settings
 
 #: The packaged configs (``vlgym-train configs`` lists them); a config argument may name one without ``.yaml``.
 PACKAGED = Path(__file__).parent / "configs"
@@ -80,7 +80,7 @@ class AlgoSettings(Strict):
 
     model_config = ConfigDict(extra="allow")  # the rule blocks: checked against the registry below
 
-    name: str = "vldac"
+    name: str = DEFAULT_RULE
     gamma: float = Field(0.99, ge=0, le=1)
     gae_lambda: float = Field(0.95, ge=0, le=1)
     ppo_epochs: int = Field(2, ge=1)
@@ -97,7 +97,7 @@ class AlgoSettings(Strict):
             return data
         rules = rule_settings()
         data = dict(data)
-        name = data.setdefault("name", "vldac")
+        name = data.setdefault("name", DEFAULT_RULE)
         if name not in rules:
             raise ValueError(f"algo.name {name!r} is not a registered rule ({', '.join(sorted(rules))})")
         for key in data:

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from vlgym_agents.algos.rule import Rule
 
 _RULES: dict[str, tuple[type[RuleSettings], Any]] = {}
+#: ``algo.name`` when a config does not say.
+DEFAULT_RULE = "vldac"
 
 
 def register_rule(name: str, settings: type[RuleSettings], rule: type[Rule] | str) -> None:
