@@ -100,6 +100,12 @@ def quickstart_command(
 
 
 def main() -> None:
+    """The ``vlgym-train`` console script.
+
+    >>> from typer.testing import CliRunner
+    >>> CliRunner().invoke(app, ["configs"]).output.split()[:3:2]
+    ['alfworld', 'blackjack']
+    """
     app()
 
 

@@ -31,8 +31,8 @@ from vlgym_agents.rollout.types import Rollout, StepRecord
 def leave_one_out(returns: Sequence[float]) -> list[float]:
     """R_i minus the mean of the other returns of the group.
 
-    >>> leave_one_out([1.0, 0.0, 0.0, 1.0])
-    [0.6666666666666667, -0.6666666666666667, -0.6666666666666667, 0.6666666666666667]
+    >>> leave_one_out([3.0, 1.0, 2.0])
+    [1.5, -1.5, 0.0]
     """
     k = len(returns)
     if k < 2:

@@ -72,7 +72,13 @@ class Rule:
 
 
 def make_rule(algo: AlgoSettings) -> Rule:
-    """The rule ``algo.name`` names, configured by its settings block."""
+    """The rule ``algo.name`` names, configured by its settings block.
+
+    >>> from vlgym_agents.config import load_config
+    >>> rule = make_rule(load_config("numberline", ["algo.name=rl4vlm"]).algo)
+    >>> type(rule).__name__, rule.uses_critic, rule.value_gradient_to_backbone, rule.warmup_updates
+    ('RL4VLM', True, True, 2)
+    """
     from vlgym_agents.algos.registry import rule_class
 
     return rule_class(algo.name)(algo)
