@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import logging
 import warnings
 from typing import TYPE_CHECKING
 
@@ -26,10 +27,12 @@ def setup_torch(run: RunSettings) -> str:
 def quiet_libraries() -> None:
     """Silence library output that says nothing about our run: Hugging Face's per-file progress bars (loading
     and writing weights, once per checkpoint) and transformers' deprecation notice about
-    ``is_gradient_checkpointing``, which peft's LoRA wrapping triggers. Our own progress and errors stay."""
+    ``is_gradient_checkpointing``, which peft's LoRA wrapping triggers, and matplotlib's font-cache notice.
+    Our own progress and errors stay."""
     from huggingface_hub.utils import disable_progress_bars
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
     disable_progress_bars()
     warnings.filterwarnings("ignore", message=r".*is_gradient_checkpointing.*", category=FutureWarning)
+    logging.getLogger("matplotlib").setLevel(logging.WARNING)

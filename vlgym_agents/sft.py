@@ -118,5 +118,7 @@ def warm_start(config: TrainConfig, output_dir: str | Path, *, report=None) -> t
     model.save_pretrained(model_dir)
     policy.processor.save_pretrained(model_dir)
     (output_dir / "sft_log.json").write_text(json.dumps(history, indent=2))
-    log.info("warm start stopped after %d steps: %s", history[-1]["step"], history[-1])
+    last = history[-1]
+    log.info("warm start stopped after %d steps: sampled answers valid %.2f, success %.2f", last["step"],
+             1 - last["invalid_action_rate"], last["success_rate"])
     return model_dir, {"demonstrations": len(demos), "checks": history}
