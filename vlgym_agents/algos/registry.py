@@ -12,19 +12,16 @@ never imports torch. docs/new_algorithm.md adds a rule step by step.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from vlgym_agents.algos.settings import LOOPSettings, RL4VLMSettings, RuleSettings, VLDACSettings
-
-if TYPE_CHECKING:
-    from vlgym_agents.algos.rule import Rule
 
 _RULES: dict[str, tuple[type[RuleSettings], Any]] = {}
 #: ``algo.name`` when a config does not say.
 DEFAULT_RULE = "vldac"
 
 
-def register_rule(name: str, settings: type[RuleSettings], rule: type[Rule] | str) -> None:
+def register_rule(name: str, settings: type[RuleSettings], rule: type | str) -> None:
     """Make ``algo.name=<name>`` train with ``rule``, configured by an ``algo.<name>`` block of ``settings``."""
     if not name.isidentifier():
         raise ValueError(f"a rule's name is a config key: {name!r} is not an identifier")
@@ -36,7 +33,7 @@ def rule_settings() -> dict[str, type[RuleSettings]]:
     return {name: settings for name, (settings, _) in _RULES.items()}
 
 
-def rule_class(name: str) -> type[Rule]:
+def rule_class(name: str) -> type:
     """The rule class registered under ``name`` (imported now if it was registered as a string)."""
     if name not in _RULES:
         raise KeyError(f"no rule {name!r}; registered: {', '.join(sorted(_RULES))}")

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from vlgym_agents.algos.registry import rule_class
 from vlgym_agents.rollout.gae import assign_advantages
 
 if TYPE_CHECKING:
@@ -79,6 +80,4 @@ def make_rule(algo: AlgoSettings) -> Rule:
     >>> type(rule).__name__, rule.uses_critic, rule.value_gradient_to_backbone, rule.warmup_updates
     ('RL4VLM', True, True, 2)
     """
-    from vlgym_agents.algos.registry import rule_class
-
     return rule_class(algo.name)(algo)
