@@ -38,8 +38,12 @@ def _load(config: str, overrides: list[str] | None):
         raise typer.Exit(2) from error
 
 
-def _logging() -> None:
+def _setup_output() -> None:
+    """Our log lines at INFO, library noise off (see :func:`vlgym_agents.runtime.quiet_libraries`)."""
+    from vlgym_agents.runtime import quiet_libraries
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    quiet_libraries()
 
 
 @app.command("configs")
@@ -55,6 +59,7 @@ def tiny_command(path: Path, arch: Annotated[str, typer.Option(help="qwen2_5_vl 
     """Build a randomly initialised tiny VLM (model + processor) offline."""
     from vlgym_agents.policy.tiny import build_tiny_vlm
 
+    _setup_output()
     console.print(f"tiny {arch} written to {build_tiny_vlm(path, arch, seed=seed)}")
 
 
@@ -66,7 +71,7 @@ def rl_command(config: ConfigArg, overrides: OverridesArg = None,
     """Train with VL-DAC, or another registered rule (algo.name=rl4vlm|loop); `accelerate launch` for several GPUs."""
     from vlgym_agents.train import ConfigChangedError, Trainer
 
-    _logging()
+    _setup_output()
     try:
         trainer = Trainer(_load(config, overrides), resume=resume, allow_config_change=allow_config_change)
     except ConfigChangedError as error:
@@ -81,7 +86,7 @@ def sft_command(config: ConfigArg, overrides: OverridesArg = None,
     """Warm-start on expert demonstrations; writes a model folder RL can start from."""
     from vlgym_agents.sft import warm_start
 
-    _logging()
+    _setup_output()
     model_dir, _ = warm_start(_load(config, overrides), output, report=lambda c: console.print(c))
     console.print(f"warm-started model: {model_dir}")
 
@@ -94,7 +99,7 @@ def quickstart_command(
     """Tiny VLM -> warm start on NumberLine -> VL-DAC on CPU -> before/after evaluation and a report."""
     from vlgym_agents.quickstart import run_quickstart
 
-    _logging()
+    _setup_output()
     report = run_quickstart(output, overrides or [], console=console)
     console.print(f"report: {report}")
 
