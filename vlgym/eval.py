@@ -138,14 +138,58 @@ def describe_agent(agent: Any) -> dict[str, Any]:
 
 @dataclass
 class EpisodeResult:
+    """One played episode: the task metric of its last step, and counts over its steps.
+
+    The one episode record of vlgym and vlgym_agents: built empty, then :meth:`add_step` per step and
+    :meth:`finish` at the end, by whichever loop plays the episode.
+    """
+
     seed: int
-    success: bool
-    score: float
-    episode_return: float
-    length: int
-    invalid_actions: int
+    success: bool = False
+    score: float = 0.0
+    episode_return: float = 0.0
+    length: int = 0
+    invalid_actions: int = 0
     parse_failures: int = 0
     options: dict[str, Any] | None = None
+
+    def add_step(self, reward: float, info: dict[str, Any]) -> None:
+        """Count one step: its reward, and whether the env rejected the answer or could not read it at all."""
+        self.episode_return += float(reward)
+        self.length += 1
+        self.invalid_actions += not info["action_valid"]
+        self.parse_failures += bool(info["parse_failure"])
+
+    def finish(self, info: dict[str, Any]) -> None:
+        """Take the task metric (``success``, ``score``) from the last step's info."""
+        self.success, self.score = bool(info["success"]), float(info["score"])
+
+
+def summarize(episodes: Sequence[EpisodeResult]) -> dict[str, Any]:
+    """Success rate (95% Wilson interval), mean score (95% bootstrap interval), return, lengths, and the
+    invalid-action and parse-failure rates per step.
+
+    >>> summarize([EpisodeResult(0, success=True, length=2), EpisodeResult(1, length=3)])["success_rate"]
+    0.5
+    """
+    lengths = [e.length for e in episodes]
+    steps = sum(lengths)
+    success = float(np.mean([e.success for e in episodes])) if episodes else float("nan")
+    return {
+        "episodes": len(episodes),
+        "success_rate": success,
+        "success_ci95": list(wilson_interval(sum(e.success for e in episodes), len(episodes))),
+        "mean_score": float(np.mean([e.score for e in episodes])) if episodes else float("nan"),
+        "score_ci95": list(bootstrap_interval([e.score for e in episodes])),
+        "ci_method": {"success": "wilson", "score": f"percentile bootstrap ({BOOTSTRAP_RESAMPLES}, seed 0)"},
+        "mean_return": float(np.mean([e.episode_return for e in episodes])) if episodes else None,
+        "mean_length": steps / len(lengths) if lengths else None,
+        "median_length": float(np.median(lengths)) if lengths else None,
+        "min_length": min(lengths, default=None),
+        "max_length": max(lengths, default=None),
+        "invalid_action_rate": sum(e.invalid_actions for e in episodes) / steps if steps else 0.0,
+        "parse_failure_rate": sum(e.parse_failures for e in episodes) / steps if steps else 0.0,
+    }
 
 
 @dataclass
@@ -175,27 +219,8 @@ class EvalResult:
         return bootstrap_interval([e.score for e in self.episodes])
 
     def summary(self) -> dict[str, Any]:
-        lengths = [e.length for e in self.episodes]
-        steps = sum(lengths)
-        return {
-            "env_id": self.env_id,
-            "agent": self.agent,
-            "agent_info": self.agent_info,
-            "manifest": self.manifest,
-            "episodes": len(self.episodes),
-            "success_rate": self.success_rate,
-            "success_ci95": list(self.success_ci),
-            "mean_score": self.mean_score,
-            "score_ci95": list(self.score_ci),
-            "ci_method": {"success": "wilson", "score": f"percentile bootstrap ({BOOTSTRAP_RESAMPLES}, seed 0)"},
-            "mean_return": float(np.mean([e.episode_return for e in self.episodes])) if self.episodes else None,
-            "mean_length": steps / len(lengths) if lengths else None,
-            "median_length": float(np.median(lengths)) if lengths else None,
-            "min_length": min(lengths, default=None),
-            "max_length": max(lengths, default=None),
-            "invalid_action_rate": sum(e.invalid_actions for e in self.episodes) / steps if steps else 0.0,
-            "parse_failure_rate": sum(e.parse_failures for e in self.episodes) / steps if steps else 0.0,
-        }
+        return {"env_id": self.env_id, "agent": self.agent, "agent_info": self.agent_info,
+                "manifest": self.manifest, **summarize(self.episodes)}
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.summary(), "env_kwargs": self.env_kwargs, "vlgym_version": vlgym.__version__,
@@ -232,20 +257,17 @@ def run_episode(env: gym.Env, agent, seed: int, *, options: dict[str, Any] | Non
     if hasattr(agent, "reset"):
         agent.reset(seed)
     obs, info = env.reset(seed=seed, options=options)
-    total, length, invalid, unparsed = 0.0, 0, 0, 0
+    result = EpisodeResult(seed, options=options)
     done = False
     while not done:
         action = agent.act(obs, info)
         obs, reward, terminated, truncated, info = env.step(action)
         if on_step is not None:
             on_step(obs, reward, terminated, truncated, info)
-        total += float(reward)
-        length += 1
-        invalid += not info["action_valid"]
-        unparsed += info["parse_failure"]
+        result.add_step(reward, info)
         done = terminated or truncated
-    return EpisodeResult(seed, bool(info["success"]), float(info["score"]), total, length, invalid, unparsed,
-                         options)
+    result.finish(info)
+    return result
 
 
 def episode_plan(env: str | Manifest, *, split: str = "eval", episodes: int | None = None, seed: int = 0,
