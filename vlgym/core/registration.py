@@ -42,7 +42,8 @@ def env_family(env_id: str) -> str:
 
 def register_all() -> None:
     cards = "vlgym.envs.cards"
-    register("vlgym/GymCards-NumberLine-v0", f"{cards}:NumberLineEnv", family="cards", max_episode_steps=20,
+    # NumberLine's own limit is 2 * max_position steps, whatever max_position is.
+    register("vlgym/GymCards-NumberLine-v0", f"{cards}:NumberLineEnv", family="cards",
              description="Move a number to a target on a number line with '+' and '-'.")
     register("vlgym/GymCards-EZPoints-v0", f"{cards}:EZPointsEnv", family="cards", max_episode_steps=20,
              description="Make 12 from two cards with '+' and '*', one token per step.")
