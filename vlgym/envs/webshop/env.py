@@ -22,7 +22,7 @@ from vlgym.envs.webshop.text import TEXT_STYLES, rich_text
 RENDERERS = ("browser", "fast")
 FRAME_CACHE_SIZE = 8
 DEFAULT_STEP_LIMIT = 50
-_TYPED_SEARCH = re.compile(r"search\[[^\[\]]*\S[^\[\]]*\]")
+_TYPED_SEARCH = re.compile(r"search\[[^\[\]]+\]")  # any query, even blank: the original runs search[ ]
 
 
 @lru_cache(maxsize=4)

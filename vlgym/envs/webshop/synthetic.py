@@ -162,7 +162,8 @@ class SyntheticCatalog:
             listed = [a for a in attributes if a in listed or a not in anchor["attributes"]]
         elif choice == "option":
             name, values = big
-            kept = [v for v in values if v != rng.choice(values)]
+            removed = rng.choice(values)
+            kept = [v for v in values if v != removed]
             options = {**anchor["options"], name: kept}
             record["customization_options"] = {n: [e for e in entries if e["value"] in options[n]]
                                                for n, entries in record["customization_options"].items()}
