@@ -19,7 +19,7 @@ from vlgym.envs.webshop.text import TEXT_STYLES, rich_text
 
 RENDERERS = ("browser", "fast")
 FRAME_CACHE_SIZE = 8
-_TYPED_SEARCH = re.compile(r"search\[[^\[\]]*\S[^\[\]]*\]")
+_TYPED_SEARCH = re.compile(r"search\[[^\[\]]+\]")  # any query, even blank: the original runs search[ ]
 
 
 @lru_cache(maxsize=4)
@@ -43,8 +43,9 @@ class WebShopEnv(VLGymEnv):
     WebShop (Yao et al., 2022) as a vlgym env: a shopping site with search, result pages, item pages with
     option choices, description / features / reviews pages and a "Buy Now" button. The instruction names a
     product with attributes, options and a price bound; buying scores how well the purchase matches. Pages,
-    transitions, the action grammar, the clickables and the reward follow the original; the shop runs in
-    process, offline, over a seeded synthetic catalogue or the original's released data.
+    transitions, the action grammar, the clickables and the reward follow the original (princeton-nlp/WebShop
+    as released, with its thefuzz 0.19); the shop runs in process, offline, over a seeded synthetic catalogue
+    or the original's released data.
 
     ## Observation
     ``image``: a screenshot of the current page, 768x1024 by default (``image_size``), from headless Chromium
@@ -63,7 +64,7 @@ class WebShopEnv(VLGymEnv):
     ## Reward
     0 for every step but the purchase, which gives the original's score in [0, 1] (see
     :mod:`vlgym.envs.webshop.reward`). Text that is not an available action (e.g. ``search[...]`` away from
-    the search page, as in the original's browser env, or an empty query) costs ``invalid_action_penalty``
+    the search page, as in the original's browser env, or ``search[]``) costs ``invalid_action_penalty``
     (default 0: the original treats it as a no-op) and changes nothing.
 
     ## Success and score
