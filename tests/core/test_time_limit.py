@@ -45,7 +45,9 @@ def test_the_default_limit_is_the_class_attribute_on_every_path(make_env, env_id
     env = make_env(env_id)
     base = env.unwrapped
     assert base.max_episode_steps == base.default_max_episode_steps
-    assert isinstance(base.max_episode_steps, int) and base.max_episode_steps > 0
+    # Every episode ends: by the time limit, or (NumberLine: 2 * max_position steps) by the game's own rule.
+    limit = base.max_episode_steps if base.max_episode_steps is not None else base._game_step_limit()
+    assert isinstance(limit, int) and limit > 0
     assert env.spec.max_episode_steps == base.spec.max_episode_steps == base.max_episode_steps
     assert gym.spec(env_id).max_episode_steps is None  # no second owner in gymnasium's registry
 
@@ -63,15 +65,28 @@ def test_a_step_that_wins_on_the_last_allowed_step_is_terminated_and_truncated_o
 
 
 def test_an_env_built_without_gym_make_keeps_its_default_and_max_episode_steps_minus_one_keeps_it_too():
+    from vlgym.envs.cards.points import EZPointsEnv
+
+    env = EZPointsEnv()
+    env.reset(seed=0)
+    truncated, steps = False, 0
+    while not truncated:
+        _, _, terminated, truncated, _ = env.step("fly")  # invalid: the state stays, the step counts
+        steps += 1
+        assert not terminated
+    assert steps == EZPointsEnv.default_max_episode_steps == 20
+    unlimited = gym.make("vlgym/GymCards-EZPoints-v0", max_episode_steps=-1)
+    assert unlimited.unwrapped.max_episode_steps == 20
+
+
+def test_numberline_has_no_time_limit_beyond_its_own_rule_of_two_steps_per_position():
     from vlgym.envs.cards.numberline import NumberLineEnv
 
-    env = NumberLineEnv(max_position=40)  # the game's own limit (80 steps) is longer than the default
+    env = NumberLineEnv(max_position=40)
     env.reset(seed=0)
     truncated, steps = False, 0
     while not truncated:
         _, _, terminated, truncated, _ = env.step("+" if steps % 2 else "-")
         steps += 1
         assert not terminated
-    assert steps == NumberLineEnv.default_max_episode_steps == 20
-    unlimited = gym.make("vlgym/GymCards-NumberLine-v0", max_episode_steps=-1)
-    assert unlimited.unwrapped.max_episode_steps == 20
+    assert NumberLineEnv.default_max_episode_steps is None and steps == 2 * 40
