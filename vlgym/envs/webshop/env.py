@@ -62,6 +62,8 @@ class WebShopEnv(VLGymEnv):
     instruction's key terms) and ``click[<target>]`` for every clickable of the page: ``back to search``,
     ``< prev``, ``next >``, product ASINs (lower-case), option values, ``description``, ``features``,
     ``reviews``, ``buy now``. Case and surrounding spaces do not matter; JSON answers work as everywhere.
+    A query keeps its first 1,000 characters; characters that are not text (control characters, lone
+    surrogates) are shown as U+FFFD.
 
     ## Reward
     0 for every step but the purchase, which gives the original's score in [0, 1] (see
