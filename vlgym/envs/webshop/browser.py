@@ -80,11 +80,12 @@ class _Browser:
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         try:
             self.driver = start_chromium(self.profile)
-            self.guard.stdin.write(f"{self.driver.service.process.pid}\n".encode())
-            self.guard.stdin.flush()
         except Exception:
             release_guard(self.guard)
             raise
+        with contextlib.suppress(OSError):  # a guard that died cannot be told; close() still stops the browser
+            self.guard.stdin.write(f"{self.driver.service.process.pid}\n".encode())
+            self.guard.stdin.flush()
         self.driver.set_script_timeout(30)
         self.driver.get("about:blank")  # document.write is refused on the new-tab page
         scale = width / LOGICAL_WIDTH
