@@ -143,7 +143,8 @@ class Trainer:
 
         self.out.mkdir(parents=True, exist_ok=True)
         (self.out / "config.yaml").write_text(dump_config(self.config))
-        self.writer = SummaryWriter(str(self.out / "tensorboard"))
+        # Points after the checkpoint this run starts from are hidden, as in metrics.jsonl below.
+        self.writer = SummaryWriter(str(self.out / "tensorboard"), purge_step=self.state["env_steps"] + 1)
         metrics = self.out / "metrics.jsonl"
         if metrics.exists():  # rows after the checkpoint this run starts from describe lost work: drop them
             metrics.write_text("".join(f"{line}\n" for line in metrics.read_text().splitlines()

@@ -60,6 +60,8 @@ class WebShopEnv(VLGymEnv):
     instruction's key terms) and ``click[<target>]`` for every clickable of the page: ``back to search``,
     ``< prev``, ``next >``, product ASINs (lower-case), option values, ``description``, ``features``,
     ``reviews``, ``buy now``. Case and surrounding spaces do not matter; JSON answers work as everywhere.
+    A query keeps its first 1,000 characters; characters that are not text (control characters, lone
+    surrogates) are shown as U+FFFD.
 
     ## Reward
     0 for every step but the purchase, which gives the original's score in [0, 1] (see
@@ -87,6 +89,8 @@ class WebShopEnv(VLGymEnv):
       (``goal_sampling="sequential"``: seeds 0..n-1 cover the split once); ``reset(options={"goal_index": i})``
       picks goal ``i``.
     * ``renderer``: ``"browser"`` (default) or ``"fast"``; ``image_size`` ((768, 1024), as (height, width)).
+    * ``browser_restart_every`` (0: never): start a fresh browser every N episodes, which returns the memory
+      Chromium gathers over a long run (see ``docs/webshop.md``).
     * ``observation_mode``: ``"text"`` (default), ``"text_rich"`` or ``"url"``.
     * ``show_attributes`` (False: the "Attributes" button of the original's debug mode),
       ``search_anywhere`` (False; True accepts ``search[...]`` on every page, like the original's text env).
@@ -112,7 +116,7 @@ class WebShopEnv(VLGymEnv):
                  renderer: str = "browser", image_size=(768, 1024), observation_mode: str = "text",
                  show_attributes: bool = False, search_anywhere: bool = False,
                  reward_compat: str = "original", nouns: str = "heuristic", goal_sampling: str = "weighted",
-                 **kwargs: Any):
+                 browser_restart_every: int = 0, **kwargs: Any):
         super().__init__(image_size=image_size, **kwargs)
         if renderer not in RENDERERS:
             raise ValueError(f"renderer must be one of {RENDERERS}, got {renderer!r}")
@@ -124,6 +128,8 @@ class WebShopEnv(VLGymEnv):
             raise ValueError(f"reward_compat must be 'original' or 'values', got {reward_compat!r}")
         if goal_sampling not in ("weighted", "sequential"):
             raise ValueError(f"goal_sampling must be 'weighted' or 'sequential', got {goal_sampling!r}")
+        if browser_restart_every < 0:
+            raise ValueError(f"browser_restart_every must be >= 0, got {browser_restart_every}")
         if nouns not in NOUN_EXTRACTORS:
             raise ValueError(f"nouns must be one of {tuple(NOUN_EXTRACTORS)}, got {nouns!r}")
         if catalog == "synthetic" and not 10 <= int(num_products) <= 100_000:
@@ -143,9 +149,11 @@ class WebShopEnv(VLGymEnv):
         self.renderer_name, self.observation_mode, self.goal_sampling = renderer, observation_mode, goal_sampling
         self._renderer = None
         self._frames: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.browser_restart_every, self._episodes = int(browser_restart_every), 0
 
     # -------------------------------------------------------------------------------------------- game
     def _game_reset(self, seed, options):
+        self._count_episode()
         if options and "goal_index" in options:
             index = int(options["goal_index"])
             if not 0 <= index < len(self.goal_indices):
@@ -158,6 +166,12 @@ class WebShopEnv(VLGymEnv):
         self.goal_index = index
         self.site.start(self.catalog.goals[self.goal_indices[index]])
         return ""
+
+    def _count_episode(self) -> None:
+        self._episodes += 1
+        every = self.browser_restart_every
+        if every and self._renderer is not None and (self._episodes - 1) % every == 0:
+            self._renderer.close()  # the next frame starts a fresh browser
 
     def _game_actions(self):
         page = self.site.page
@@ -176,7 +190,13 @@ class WebShopEnv(VLGymEnv):
         return found[-1] if found else None
 
     def _game_step(self, action):
+        saved = self.site.snapshot()
         page = self.site.step(action)
+        try:
+            self._game_image()  # rendered now (and cached): a page that cannot be shown never becomes the state
+        except Exception:
+            self.site.restore(saved)
+            raise
         if page.kind == DONE:
             reward = page.purchase.reward.reward
             return Transition(reward, terminated=True, feedback=f"You bought {page.purchase.product.asin}.")

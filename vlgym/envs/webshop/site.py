@@ -10,15 +10,19 @@ clickables.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from dataclasses import dataclass, field
 
+from vlgym.core.spaces import printable
 from vlgym.envs.webshop.catalog import Catalog, Goal, Product
 from vlgym.envs.webshop.reward import Compat, RewardInfo, heuristic_nouns, purchase_reward
 from vlgym.envs.webshop.search import SearchEngine
 
 RESULTS_PER_PAGE = 10
+#: Characters of a search query that are kept (the rest is dropped), so that every page and URL stays short.
+MAX_QUERY_LENGTH = 1000
 SESSION_ID = "vlgym"
 BASE_URL = "http://127.0.0.1:3000"
 
@@ -146,8 +150,10 @@ class Site:
         """Apply a valid action (see :meth:`is_valid`) and return the new page."""
         verb, argument = parse(action)
         if verb == "search":
-            # Split on single spaces, as the original: its URLs show "search[ red]" as "+red".
-            self.keywords, self.page_number = tuple(argument.lower().split(" ")), 1
+            # Any text a model typed (what is not text becomes U+FFFD), split on single spaces as the original
+            # does: its URLs show "search[ red]" as "+red".
+            self.keywords = tuple(printable(argument[:MAX_QUERY_LENGTH]).lower().split(" "))
+            self.page_number = 1
             self.asin, self.options, self.sub_page = None, {}, None
             return self._show(RESULTS)
         target, kind = argument.lower(), self.page.kind
@@ -175,6 +181,16 @@ class Site:
         product = self.catalog.by_asin[self.asin]
         self.options[product.option_group(target)] = target
         return self._show(ITEM)
+
+    def snapshot(self) -> Site:
+        """A copy of the session's state, for :meth:`restore`."""
+        saved = copy.copy(self)
+        saved.visited, saved.options = list(self.visited), dict(self.options)
+        return saved
+
+    def restore(self, saved: Site) -> None:
+        """Go back to the state of :meth:`snapshot`."""
+        self.__dict__.update(saved.__dict__)
 
     def _buy(self) -> Page:
         product = self.catalog.by_asin[self.asin]
