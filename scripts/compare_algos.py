@@ -45,17 +45,17 @@ CURVE_WINDOW = 3  # updates in the moving average of the training success curve
 
 
 def base_config(env: str, overrides: list[str]):
-    from vlgym_agents.cli import config_path
     from vlgym_agents.config import load_config
 
     env_overrides = [f"{k}={v}" for k, v in ENVS[env].items()]
-    return load_config(config_path("quickstart"), [*env_overrides, "env.kwargs.state_in_text=true",
-                                                   "env.kwargs.image_size=56", *SHARED, *overrides])
+    return load_config("quickstart", [*env_overrides, "env.kwargs.state_in_text=true", "env.kwargs.image_size=56",
+                                      *SHARED, *overrides])
 
 
 def warm_start_once(out: Path, env: str) -> Path:
     """The tiny model, warm-started on ``env``'s expert demonstrations (reused if already there)."""
     from vlgym_agents.policy.tiny import build_tiny_vlm
+    from vlgym_agents.quickstart import warm_start_line
     from vlgym_agents.sft import warm_start
 
     model_dir = out / env / "warm_start" / "model"
@@ -64,48 +64,41 @@ def warm_start_once(out: Path, env: str) -> Path:
     config = base_config(env, [f"model.path={out / env / 'tiny_model'}", "model.lora=null", *SFT_STOP[env]])
     build_tiny_vlm(out / env / "tiny_model", "qwen2_5_vl", seed=0)
     started = time.perf_counter()
-    model_dir, warm = warm_start(config, out / env / "warm_start", report=lambda c: print(
-        f"  [{env} warm start] step {c['step']}: sampled valid {1 - c['invalid_action_rate']:.2f}, "
-        f"success {c['success_rate']:.2f}", flush=True))
+    model_dir, warm = warm_start(config, out / env / "warm_start",
+                                 report=lambda check: print(warm_start_line(check, f"[{env} warm start] "), flush=True))
     (out / env / "warm_start" / "summary.json").write_text(json.dumps(
         {"seconds": time.perf_counter() - started, "demonstrations": warm["demonstrations"],
          "last_check": warm["checks"][-1]}, indent=2))
     return model_dir
 
 
-def evaluate(policy, config) -> dict:
-    from vlgym_agents.rollout.evaluate import play_episodes, summarize
-
-    seeds = list(range(config.eval.seed_start, config.eval.seed_start + config.eval.episodes))
-    return {name: summarize(play_episodes(policy, config.env, seeds, sampling, batch_size=config.eval.num_envs))
-            for name, sampling in (("greedy", config.eval.sampling), ("sampled", config.sampling))}
-
-
 def run_one(out: Path, env: str, variant: str, seed: int, model_dir: Path, args) -> dict:
+    from vlgym_agents.rollout.evaluate import evaluate_greedy_and_sampled
     from vlgym_agents.train import Trainer
 
     run_dir = out / env / variant / f"seed{seed}"
     done = run_dir / "result.json"
     if done.exists():
         return json.loads(done.read_text())
-    config = base_config(env, [f"model.path={model_dir}", *VARIANTS[variant], f"run.output_dir={run_dir}",
-                               f"run.total_env_steps={args.env_steps}", f"run.seed={seed}",
-                               f"env.seed_start={seed * 100_000}", f"eval.episodes={args.eval_episodes}",
-                               "run.checkpoint_every=1000"])
+    overrides = [f"model.path={model_dir}", *VARIANTS[variant], f"run.output_dir={run_dir}",
+                 f"run.total_env_steps={args.env_steps}", f"run.seed={seed}", f"env.seed_start={seed * 100_000}",
+                 f"eval.episodes={args.eval_episodes}", "run.checkpoint_every=1000"]
     started = time.perf_counter()
-    trainer = Trainer(config.model_copy(update={"eval": config.eval.model_copy(update={"episodes": 0})}))
+    trainer = Trainer(base_config(env, [*overrides, "eval.episodes=0"]))  # evaluated below, greedy and sampled
     trainer.train()
     train_s = time.perf_counter() - started
     result = {"env": env, "variant": variant, "seed": seed, "train_seconds": train_s,
-              "eval": evaluate(trainer.unwrapped, config), "curve": training_curve(run_dir / "metrics.jsonl")}
+              "eval": evaluate_greedy_and_sampled(trainer.unwrapped, base_config(env, overrides)),
+              "curve": training_curve(run_dir / "metrics.jsonl")}
     done.write_text(json.dumps(result, indent=2))
     return result
 
 
 def training_curve(metrics: Path) -> dict[str, list[float]]:
     """Success of the training episodes that ended in each update, against env steps."""
-    rows = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
-    rows = [r for r in rows if "success_rate" in r]
+    from vlgym_agents.quickstart import rows_with_episodes
+
+    rows = rows_with_episodes(metrics)
     return {"env_steps": [r["env_steps"] for r in rows], "success": [r["success_rate"] for r in rows],
             "episodes": [r["episodes"] for r in rows]}
 
@@ -220,11 +213,12 @@ def main() -> None:
     parser.add_argument("--eval-episodes", type=int, default=100, help="held-out episodes per run")
     args = parser.parse_args()
 
-    import torch
-
     from vlgym_agents.policy.vlm import VLMPolicy
+    from vlgym_agents.rollout.evaluate import evaluate_greedy_and_sampled
+    from vlgym_agents.runtime import quiet_libraries, setup_torch
 
-    torch.set_num_threads(1)
+    quiet_libraries()
+    setup_torch(base_config(args.envs[0], []).run)
     args.out.mkdir(parents=True, exist_ok=True)
     results, before, models = [], {}, {}
     for env in args.envs:
@@ -232,7 +226,7 @@ def main() -> None:
         before_file = args.out / env / "warm_start" / "eval.json"
         if not before_file.exists():
             config = base_config(env, [f"model.path={models[env]}", f"eval.episodes={args.eval_episodes}"])
-            before_file.write_text(json.dumps(evaluate(VLMPolicy(config.model), config), indent=2))
+            before_file.write_text(json.dumps(evaluate_greedy_and_sampled(VLMPolicy(config.model), config), indent=2))
         before[env] = json.loads(before_file.read_text())
     for seed in args.seeds:  # seeds outermost: a comparison cut short still covers every env and algorithm
         for env in args.envs:

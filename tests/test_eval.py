@@ -15,7 +15,6 @@ from vlgym.core.base import Transition, VLGymEnv
 from vlgym.eval import (
     bootstrap_interval,
     evaluate,
-    is_parse_failure,
     markdown_table,
     run_episode,
     wilson_interval,
@@ -119,7 +118,7 @@ class DoorEnv(VLGymEnv):
         super().__init__(image_size=16)
         self.is_open = False
 
-    def _game_reset(self, options):
+    def _game_reset(self, seed, options):
         self.is_open = False
         return ""
 
@@ -149,7 +148,7 @@ def test_parse_failures_are_told_apart_from_unavailable_actions():
     for answer, parse_failure in [('{"action": "close"}', False), ("fly", True), ('{"action": ', True),
                                   ("CLOSE", False), (None, True)]:
         *_, info = env.step(answer)
-        assert not info["action_valid"] and is_parse_failure(env, answer, info) == parse_failure, answer
+        assert not info["action_valid"] and info["parse_failure"] == parse_failure, answer
     answers = iter(["close", "jump", "close", "open"])
     result = run_episode(env, lambda obs, info: next(answers), 0)
     assert (result.length, result.invalid_actions, result.parse_failures, result.success) == (4, 3, 1, True)

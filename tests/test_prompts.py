@@ -27,7 +27,7 @@ def test_numbered_actions_and_history_frames():
     env = History(gym.make("vlgym/GymCards-NumberLine-v0"), k=3)
     obs, info = env.reset(seed=0)
     obs, _, _, _, info = env.step("+")
-    messages = build_messages(obs, info, system=None, number_actions=True)
+    messages = build_messages(obs, info, system=None, action_index=True)
     assert len(messages) == 1
     images = [c for c in messages[0]["content"] if c["type"] == "image"]
     assert len(images) == 2  # two real frames so far, no black padding

@@ -16,6 +16,46 @@ FAST_KWARGS = {"miniworld": {"image_size": (60, 80)},
 
 IDS = sorted(vlgym.list_envs())
 
+#: Model output meant to break parsers and envs: huge, nested, code, odd numbers, control characters, lone
+#: surrogates, right-to-left marks.
+HOSTILE = [
+    "",
+    " ",
+    "\n\n\t",
+    "x" * 1_000_000,
+    "{" * 1_000_000,
+    "{" * 3000,
+    "[" * 3000,
+    "}" * 3000 + "{" * 3000,
+    '{"action": ' * 500,
+    '{"a":' * 199 + "1" + "}" * 199,
+    "{" + "a" * 19_990 + "}",
+    "```" * 3000,
+    "```json\n" + "{" * 190 + "\n```",
+    "__import__('os').system('true')",
+    '{"action": __import__("os").getcwd()}',
+    "{'action': eval('1+1')}",
+    "99999999999999999999",
+    "-1",
+    "1e999",
+    '{"action": 99999999999999999999}',
+    '{"action": ' + "9" * 5000 + "}",
+    '{"action": null}',
+    '{"action": [1, 2]}',
+    '{"action": {"a": 1}}',
+    '{"action": true}',
+    '{"action": NaN}',
+    '{"action": ""}',
+    "\x00\x01\x02\x1b[31m\x7f\x9f",
+    "\ud800\udc00\udfff",
+    "🂡 ♠♥♦♣ 漢字 مرحبا",
+    "\u202e\u200b\ufeff",
+    "action: ",
+    "action:" * 1000,
+    "'" * 5000,
+    '"' * 5000,
+]
+
 
 def fast_kwargs(env_id: str) -> dict:
     return dict(FAST_KWARGS.get(env_family(env_id), {}))

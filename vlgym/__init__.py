@@ -7,10 +7,9 @@
 >>> obs, reward, terminated, truncated, info = env.step('{"thoughts": "...", "action": "3"}')
 """
 
+import vlgym.envs  # noqa: F401  (registers every id)
 from vlgym.core.parsing import ParseResult, parse_action
-from vlgym.core.registration import list_envs, register_all
+from vlgym.core.registration import list_envs
 
 __version__ = "0.1.0"
 __all__ = ["ParseResult", "__version__", "list_envs", "parse_action"]
-
-register_all()

@@ -9,10 +9,10 @@ processes.
 
 from __future__ import annotations
 
+import importlib
 import random
 import statistics
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -91,27 +91,19 @@ def bench_env(env_id: str, *, seconds: float = 3.0, seed: int = 0,
     return _result(env_id, stepper, steps, elapsed, resets, reset_time, "vlgym")
 
 
-def _raw_miniworld(ours: Stepper, seed: int):
-    from vlgym.envs.miniworld.raw import RawMiniWorldStepper
-
-    return RawMiniWorldStepper(ours, seed)
-
-
-def _raw_webshop(ours: Stepper, seed: int):
-    from vlgym.envs.webshop.raw import RawShopStepper
-
-    return RawShopStepper(ours, seed)
+#: Family -> ``"module:Class"`` of a stepper over the raw simulator behind a vlgym env, made as
+#: ``Class(ours, seed)`` from the vlgym :class:`Stepper` (imported only when used, as gymnasium's entry points).
+RAW_STEPPERS: dict[str, str] = {
+    "miniworld": "vlgym.envs.miniworld.raw:RawMiniWorldStepper",
+    "webshop": "vlgym.envs.webshop.raw:RawShopStepper",
+    "alfworld": "vlgym.envs.alfworld.raw:RawALFWorldStepper",
+}
 
 
-def _raw_alfworld(ours: Stepper, seed: int):
-    from vlgym.envs.alfworld.raw import RawALFWorldStepper
-
-    return RawALFWorldStepper(ours, seed)
-
-
-#: Family -> factory of a stepper over the raw simulator behind a vlgym env (given the vlgym stepper).
-RAW_STEPPERS: dict[str, Callable[[Stepper, int], Any]] = {
-    "miniworld": _raw_miniworld, "webshop": _raw_webshop, "alfworld": _raw_alfworld}
+def raw_stepper(family: str, ours: Stepper, seed: int):
+    """The raw simulator's stepper of ``family`` beside ``ours``."""
+    module, _, name = RAW_STEPPERS[family].partition(":")
+    return getattr(importlib.import_module(module), name)(ours, seed)
 
 
 def _run_fixed(stepper, seed: int, steps: int) -> float:
@@ -135,7 +127,7 @@ def bench_against_raw(env_id: str, *, seconds: float = 6.0, rounds: int = 16, se
     if family not in RAW_STEPPERS:
         raise ValueError(f"no raw simulator benchmark for the {family!r} family")
     ours = Stepper(env_id, env_kwargs, seed)
-    raw = RAW_STEPPERS[family](ours, seed)
+    raw = raw_stepper(family, ours, seed)
     totals = {"ours": [0, 0.0], "raw": [0, 0.0]}
     ratios = []
     try:

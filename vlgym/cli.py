@@ -10,14 +10,14 @@ from typing import Annotated
 import gymnasium as gym
 import numpy as np
 import typer
-from PIL import Image, ImageDraw
+from PIL import Image
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
 import vlgym
-from vlgym.core import drawing
+from vlgym.plans import env_ids, eval_plans
 
 app = typer.Typer(help="vlgym: vision-language agent environments.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -43,13 +43,10 @@ def _kwargs(pairs: list[str] | None) -> dict:
 
 
 def _env_ids(envs: list[str] | None, family: str | None = None) -> list[str]:
-    known = vlgym.list_envs(family)
-    if not envs:
-        return list(known)
-    unknown = [e for e in envs if e not in vlgym.list_envs()]
-    if unknown:
-        raise typer.BadParameter(f"unknown env id(s): {', '.join(unknown)}; see `vlgym list`")
-    return envs
+    try:
+        return env_ids(envs, family)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
 
 
 @app.command("list")
@@ -151,23 +148,10 @@ def bench(
 
 
 def _eval_plans(env: list[str] | None, family: str | None, manifest: str | None, split: str):
-    """What ``vlgym eval`` runs: an env id or a Manifest (whose ``split`` exists) per env."""
-    from vlgym.manifest import ManifestError, default_manifest, load_manifest
-
-    if manifest is None:
-        return _env_ids(env, family)
     try:
-        if manifest == "default":
-            plans = [default_manifest(env_id) for env_id in _env_ids(env, family)]
-        else:
-            plans = [load_manifest(manifest)]
-            if family or (env and env != [plans[0].env_id]):
-                raise typer.BadParameter(f"{manifest} is a manifest for {plans[0].env_id}: drop --env/--family")
-        for plan in plans:
-            plan.split(split)
-    except (ManifestError, OSError) as error:
+        return eval_plans(env, family, manifest, split)
+    except (ValueError, OSError) as error:  # ManifestError is a ValueError
         raise typer.BadParameter(str(error)) from None
-    return plans
 
 
 def _check_agents(agents: list[str]) -> None:
@@ -251,8 +235,10 @@ def eval_command(
         markdown.write_text(markdown_table(results))
         console.print(f"table: {markdown}")
     if contact_sheet:
-        env_ids = [p.env_id if isinstance(p, Manifest) else p for p in plans]
-        write_contact_sheet(env_ids, contact_sheet, seed=seed, env_kwargs=env_kwargs)
+        from vlgym.contact_sheet import write_contact_sheet
+
+        ids = [p.env_id if isinstance(p, Manifest) else p for p in plans]
+        write_contact_sheet(ids, contact_sheet, seed=seed, env_kwargs=env_kwargs)
         console.print(f"contact sheet: {contact_sheet}")
 
 
@@ -335,24 +321,6 @@ def alfworld_expert(
     table.add_row("all", str(games), f"{wins / max(1, games):.3f}", "", "")
     console.print(table)
     console.print(f"{seconds:.0f} s")
-
-
-def write_contact_sheet(env_ids: list[str], path: Path, *, seed: int = 0, env_kwargs: dict | None = None,
-                        tile: int = 256) -> None:
-    """One labelled tile per env: its first frame for ``seed``."""
-    label_height = 24
-    sheet = Image.new("RGB", (tile * len(env_ids), tile + label_height), "white")
-    draw = ImageDraw.Draw(sheet)
-    for i, env_id in enumerate(env_ids):
-        env = gym.make(env_id, **(env_kwargs or {}))
-        obs, _ = env.reset(seed=seed)
-        env.close()
-        image = Image.fromarray(np.asarray(obs["image"]))
-        image.thumbnail((tile, tile))
-        sheet.paste(image, (i * tile + (tile - image.width) // 2, label_height + (tile - image.height) // 2))
-        drawing.text(draw, (i * tile + tile // 2, 4), env_id.removeprefix("vlgym/"), 14, "black", anchor="ma")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(path)
 
 
 webshop_app = typer.Typer(help="WebShop tools.", no_args_is_help=True)

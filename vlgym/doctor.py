@@ -7,10 +7,13 @@ import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import gymnasium as gym
 from PIL import Image
+
+from vlgym.core.registration import env_entry, list_envs
 
 
 @dataclass
@@ -97,9 +100,26 @@ def check_webshop(out_dir: Path | None) -> Check:
     return check
 
 
-CHECKS: list[Callable[[Path | None], Check]] = [check_cards, check_gl_backends, check_miniworld, check_alfworld,
-                                                check_webshop]
+def check_first_id(family: str, out_dir: Path | None) -> Check:
+    """The check of a family without one of its own: make its first id and save a frame."""
+    env_id = next(iter(list_envs(family)))
+    check = _frame_check(family, env_id, out_dir)
+    extra = env_entry(env_id).extra
+    if not check.ok and extra:
+        check.detail += f" (pip install 'vlgym[{extra}]')"
+    return check
+
+
+#: Checks of the families that need more than making their first id (extras, OpenGL, a browser).
+FAMILY_CHECKS: dict[str, Callable[[Path | None], Check]] = {
+    "cards": check_cards, "miniworld": check_miniworld, "alfworld": check_alfworld, "webshop": check_webshop}
+
+
+def checks() -> list[Callable[[Path | None], Check]]:
+    """The OpenGL check, then one check per registered family (a new family gets :func:`check_first_id`)."""
+    families = dict.fromkeys(env_entry(env_id).family for env_id in list_envs())
+    return [check_gl_backends, *(FAMILY_CHECKS.get(f) or partial(check_first_id, f) for f in families)]
 
 
 def run_checks(out_dir: Path | None = None) -> list[Check]:
-    return [check(out_dir) for check in CHECKS]
+    return [check(out_dir) for check in checks()]

@@ -28,7 +28,6 @@ import gymnasium as gym
 import numpy as np
 
 import vlgym
-from vlgym.core.parsing import parse_action
 from vlgym.manifest import Episode, Manifest
 
 AGENT_ENTRY_POINTS = "vlgym.agents"
@@ -139,14 +138,58 @@ def describe_agent(agent: Any) -> dict[str, Any]:
 
 @dataclass
 class EpisodeResult:
+    """One played episode: the task metric of its last step, and counts over its steps.
+
+    The one episode record of vlgym and vlgym_agents: built empty, then :meth:`add_step` per step and
+    :meth:`finish` at the end, by whichever loop plays the episode.
+    """
+
     seed: int
-    success: bool
-    score: float
-    episode_return: float
-    length: int
-    invalid_actions: int
+    success: bool = False
+    score: float = 0.0
+    episode_return: float = 0.0
+    length: int = 0
+    invalid_actions: int = 0
     parse_failures: int = 0
     options: dict[str, Any] | None = None
+
+    def add_step(self, reward: float, info: dict[str, Any]) -> None:
+        """Count one step: its reward, and whether the env rejected the answer or could not read it at all."""
+        self.episode_return += float(reward)
+        self.length += 1
+        self.invalid_actions += not info["action_valid"]
+        self.parse_failures += bool(info["parse_failure"])
+
+    def finish(self, info: dict[str, Any]) -> None:
+        """Take the task metric (``success``, ``score``) from the last step's info."""
+        self.success, self.score = bool(info["success"]), float(info["score"])
+
+
+def summarize(episodes: Sequence[EpisodeResult]) -> dict[str, Any]:
+    """Success rate (95% Wilson interval), mean score (95% bootstrap interval), return, lengths, and the
+    invalid-action and parse-failure rates per step.
+
+    >>> summarize([EpisodeResult(0, success=True, length=2), EpisodeResult(1, length=3)])["success_rate"]
+    0.5
+    """
+    lengths = [e.length for e in episodes]
+    steps = sum(lengths)
+    success = float(np.mean([e.success for e in episodes])) if episodes else float("nan")
+    return {
+        "episodes": len(episodes),
+        "success_rate": success,
+        "success_ci95": list(wilson_interval(sum(e.success for e in episodes), len(episodes))),
+        "mean_score": float(np.mean([e.score for e in episodes])) if episodes else float("nan"),
+        "score_ci95": list(bootstrap_interval([e.score for e in episodes])),
+        "ci_method": {"success": "wilson", "score": f"percentile bootstrap ({BOOTSTRAP_RESAMPLES}, seed 0)"},
+        "mean_return": float(np.mean([e.episode_return for e in episodes])) if episodes else None,
+        "mean_length": steps / len(lengths) if lengths else None,
+        "median_length": float(np.median(lengths)) if lengths else None,
+        "min_length": min(lengths, default=None),
+        "max_length": max(lengths, default=None),
+        "invalid_action_rate": sum(e.invalid_actions for e in episodes) / steps if steps else 0.0,
+        "parse_failure_rate": sum(e.parse_failures for e in episodes) / steps if steps else 0.0,
+    }
 
 
 @dataclass
@@ -176,27 +219,8 @@ class EvalResult:
         return bootstrap_interval([e.score for e in self.episodes])
 
     def summary(self) -> dict[str, Any]:
-        lengths = [e.length for e in self.episodes]
-        steps = sum(lengths)
-        return {
-            "env_id": self.env_id,
-            "agent": self.agent,
-            "agent_info": self.agent_info,
-            "manifest": self.manifest,
-            "episodes": len(self.episodes),
-            "success_rate": self.success_rate,
-            "success_ci95": list(self.success_ci),
-            "mean_score": self.mean_score,
-            "score_ci95": list(self.score_ci),
-            "ci_method": {"success": "wilson", "score": f"percentile bootstrap ({BOOTSTRAP_RESAMPLES}, seed 0)"},
-            "mean_return": float(np.mean([e.episode_return for e in self.episodes])) if self.episodes else None,
-            "mean_length": steps / len(lengths) if lengths else None,
-            "median_length": float(np.median(lengths)) if lengths else None,
-            "min_length": min(lengths, default=None),
-            "max_length": max(lengths, default=None),
-            "invalid_action_rate": sum(e.invalid_actions for e in self.episodes) / steps if steps else 0.0,
-            "parse_failure_rate": sum(e.parse_failures for e in self.episodes) / steps if steps else 0.0,
-        }
+        return {"env_id": self.env_id, "agent": self.agent, "agent_info": self.agent_info,
+                "manifest": self.manifest, **summarize(self.episodes)}
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.summary(), "env_kwargs": self.env_kwargs, "vlgym_version": vlgym.__version__,
@@ -226,23 +250,6 @@ def bootstrap_interval(values: Sequence[float], *, resamples: int = BOOTSTRAP_RE
     return (float(np.percentile(means, tail)), float(np.percentile(means, 100 - tail)))
 
 
-def is_parse_failure(env: gym.Env, action: Any, info: dict[str, Any]) -> bool:
-    """Whether a rejected answer names no action at all, rather than an action unavailable right now.
-
-    For envs with a fixed vocabulary (``action_vocabulary``: Gym-Cards, MiniWorld) the answer is parsed again
-    against the whole vocabulary: ``"+"`` where only ``"-"`` is offered is an unavailable action, ``"fly"`` or
-    a broken JSON answer is a parse failure. Envs whose actions vary by state have no such list, so there
-    every rejected answer counts as a parse failure.
-    """
-    if info["action_valid"]:
-        return False
-    unwrapped = env.unwrapped
-    vocabulary = getattr(unwrapped, "action_vocabulary", None)
-    if not vocabulary:
-        return True
-    return not parse_action(action, vocabulary, matching=getattr(unwrapped, "action_matching", "exact")).valid
-
-
 def run_episode(env: gym.Env, agent, seed: int, *, options: dict[str, Any] | None = None,
                 on_step: Callable | None = None) -> EpisodeResult:
     """Play one episode from ``reset(seed=seed, options=options)`` to its end."""
@@ -250,20 +257,17 @@ def run_episode(env: gym.Env, agent, seed: int, *, options: dict[str, Any] | Non
     if hasattr(agent, "reset"):
         agent.reset(seed)
     obs, info = env.reset(seed=seed, options=options)
-    total, length, invalid, unparsed = 0.0, 0, 0, 0
+    result = EpisodeResult(seed, options=options)
     done = False
     while not done:
         action = agent.act(obs, info)
         obs, reward, terminated, truncated, info = env.step(action)
         if on_step is not None:
             on_step(obs, reward, terminated, truncated, info)
-        total += float(reward)
-        length += 1
-        invalid += not info["action_valid"]
-        unparsed += is_parse_failure(env, action, info)
+        result.add_step(reward, info)
         done = terminated or truncated
-    return EpisodeResult(seed, bool(info["success"]), float(info["score"]), total, length, invalid, unparsed,
-                         options)
+    result.finish(info)
+    return result
 
 
 def episode_plan(env: str | Manifest, *, split: str = "eval", episodes: int | None = None, seed: int = 0,
@@ -290,6 +294,10 @@ def evaluate(env: str | Manifest, agent: str | Agent | Callable, *, split: str =
     ``seeds`` (default ``seed .. seed + episodes - 1``, 100 episodes).
 
     With a manifest, ``env_kwargs`` override the manifest's own (the result records the ones used).
+
+    >>> result = evaluate("vlgym/GymCards-NumberLine-v0", "expert", episodes=5)
+    >>> result.summary()["success_rate"], result.summary()["parse_failure_rate"]
+    (1.0, 0.0)
     """
     env_id, kwargs, planned, record = episode_plan(env, split=split, episodes=episodes, seed=seed, seeds=seeds,
                                                    env_kwargs=env_kwargs)

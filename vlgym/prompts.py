@@ -12,6 +12,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 from PIL import Image
 
@@ -33,9 +34,29 @@ def observation_images(obs: dict[str, Any]) -> list[Image.Image]:
     return [Image.fromarray(np.asarray(obs["image"]))]
 
 
-def prompt_text(obs: dict[str, Any], info: dict[str, Any], *, number_actions: bool = False,
+def check_action_index(env_id: str, action_index: bool) -> None:
+    """Refuse prompts that number the actions of an env that does not take numbers for actions.
+
+    ``action_index=True`` in :func:`build_messages` lists actions as ``0: ...``, ``1: ...``; only envs whose
+    ``action_index`` flag is set (MiniWorld) read ``"1"`` as the second action. Elsewhere (NumberLine, where
+    ``"1"`` is no action) every numbered answer would be rejected.
+
+    >>> check_action_index("vlgym/MiniWorld-OneRoom-v0", True)
+    >>> check_action_index("vlgym/GymCards-NumberLine-v0", True)
+    Traceback (most recent call last):
+    ...
+    ValueError: vlgym/GymCards-NumberLine-v0 does not accept action numbers (its action_index is False): ...
+    """
+    if action_index and not getattr(gym.envs.registration.load_env_creator(gym.spec(env_id).entry_point),
+                                    "action_index", False):
+        raise ValueError(f"{env_id} does not accept action numbers (its action_index is False): prompts that "
+                         "number its actions would make every numbered answer invalid; list them by name")
+
+
+def prompt_text(obs: dict[str, Any], info: dict[str, Any], *, action_index: bool = False,
                 answer_format: str = ANSWER_FORMAT, num_images: int = 1) -> str:
-    """The text part of the prompt: task, state, recent steps, available actions, answer format."""
+    """The text part of the prompt: task, state, recent steps, available actions (numbered with
+    ``action_index``, for envs that take the numbers: see :func:`check_action_index`), answer format."""
     parts = [f"Task: {info.get('instruction', '')}"]
     if num_images > 1:
         parts.append(f"The {num_images} images show your last {num_images} observations, oldest first.")
@@ -45,19 +66,19 @@ def prompt_text(obs: dict[str, Any], info: dict[str, Any], *, number_actions: bo
         parts.append(f"Your recent steps:\n{obs['history']}")
     actions: Sequence[str] = info.get("available_actions", [])
     if actions:
-        listed = [f"{i}: {a}" for i, a in enumerate(actions)] if number_actions else [repr(a) for a in actions]
-        joiner = "\n" if number_actions else ", "
-        parts.append("Available actions" + (" (answer with the action or its number)" if number_actions else "")
-                     + ":" + ("\n" if number_actions else " ") + joiner.join(listed))
+        listed = [f"{i}: {a}" for i, a in enumerate(actions)] if action_index else [repr(a) for a in actions]
+        joiner = "\n" if action_index else ", "
+        parts.append("Available actions" + (" (answer with the action or its number)" if action_index else "")
+                     + ":" + ("\n" if action_index else " ") + joiner.join(listed))
     parts.append(answer_format)
     return "\n\n".join(parts)
 
 
 def build_messages(obs: dict[str, Any], info: dict[str, Any], *, system: str | None = SYSTEM_PROMPT,
-                   number_actions: bool = False, answer_format: str = ANSWER_FORMAT) -> list[dict[str, Any]]:
+                   action_index: bool = False, answer_format: str = ANSWER_FORMAT) -> list[dict[str, Any]]:
     """One user turn (optionally after a system turn) with the images first, then the text."""
     images = observation_images(obs)
-    text = prompt_text(obs, info, number_actions=number_actions, answer_format=answer_format,
+    text = prompt_text(obs, info, action_index=action_index, answer_format=answer_format,
                        num_images=len(images))
     content = [{"type": "image", "image": image} for image in images] + [{"type": "text", "text": text}]
     messages = [{"role": "user", "content": content}]

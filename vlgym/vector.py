@@ -102,6 +102,12 @@ def make_vector_env(env_ids: str | Sequence[str], num_envs: int | None = None, *
     ``backend="ray"`` runs each env as a Ray actor instead (the ``ray`` extra), on the cluster at
     ``ray_address`` (default: a local Ray) with ``ray_actor_options`` as each actor's resources
     (default ``{"num_cpus": 1}``); see :mod:`vlgym.remote.ray_vector`.
+
+    >>> envs = make_vector_env("vlgym/GymCards-NumberLine-v0", 2)
+    >>> obs, infos = envs.reset(seed=0)
+    >>> obs["image"].shape, list(infos["available_actions"][0])
+    ((2, 300, 300, 3), ['-', '+'])
+    >>> envs.close()
     """
     if isinstance(env_ids, str):
         env_ids = [env_ids] * (num_envs or 1)

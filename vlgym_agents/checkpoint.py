@@ -1,10 +1,16 @@
-"""Checkpoints that survive a kill at any moment, and resume exactly where training stopped.
+"""Checkpoints that survive a kill at any moment, and resume from the state training had when they were written.
 
 A checkpoint is a folder ``update-000123`` holding the adapter (or model), processor, value head, optimiser,
 scheduler, RNG states, the run's ``config.yaml`` and a ``state.json`` of counters (updates, env steps, the
 episode seed cursor). It is
 written under a temporary name and renamed into place in one step, then ``latest`` (a one-line file, also
 replaced atomically) points to it: a crash leaves either the previous checkpoint or the new one, never half.
+
+What a resume restores exactly: weights, optimiser, scheduler, every rank's RNG states and the counters.
+What it does not, so a resumed run is not an exact replay of an uninterrupted one after the checkpoint:
+episodes in flight are not saved (the resumed run starts fresh episodes from the saved seed cursor, and
+LOOP's incomplete groups are dropped), and the trainer's minibatch shuffling generator is seeded again from
+the update count rather than restored. Up to the checkpoint both runs are identical.
 """
 
 from __future__ import annotations

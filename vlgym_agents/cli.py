@@ -14,26 +14,14 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from vlgym_agents.config import PACKAGED, config_path, packaged_configs
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console()
 
 ConfigArg = Annotated[str, typer.Argument(help="A YAML file, or the name of a packaged config.")]
 OverridesArg = Annotated[list[str] | None, typer.Argument(help="key=value overrides, e.g. optim.lr=1e-4")]
-PACKAGED = Path(__file__).parent / "configs"
-
-
-def config_path(name: str) -> Path:
-    path = Path(name)
-    if path.exists():
-        return path
-    packaged = PACKAGED / f"{name.removesuffix('.yaml')}.yaml"
-    if packaged.exists():
-        return packaged
-    raise typer.BadParameter(f"{name!r} is neither a file nor a packaged config ({', '.join(packaged_configs())})")
-
-
-def packaged_configs() -> list[str]:
-    return sorted(p.stem for p in PACKAGED.glob("*.yaml"))
+__all__ = ["PACKAGED", "app", "main", "packaged_configs"]
 
 
 def _load(config: str, overrides: list[str] | None):
@@ -44,14 +32,18 @@ def _load(config: str, overrides: list[str] | None):
     from vlgym_agents.config import load_config
 
     try:
-        return load_config(config_path(config), overrides or [])
+        return load_config(config, overrides or [])
     except (ValidationError, ValueError, yaml.YAMLError, OmegaConfBaseException) as error:  # YAML: "k=[1,2"
         console.print(f"[red]invalid configuration[/]: {error}")
         raise typer.Exit(2) from error
 
 
-def _logging() -> None:
+def _setup_output() -> None:
+    """Our log lines at INFO, library noise off (see :func:`vlgym_agents.runtime.quiet_libraries`)."""
+    from vlgym_agents.runtime import quiet_libraries
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    quiet_libraries()
 
 
 @app.command("configs")
@@ -67,18 +59,25 @@ def tiny_command(path: Path, arch: Annotated[str, typer.Option(help="qwen2_5_vl 
     """Build a randomly initialised tiny VLM (model + processor) offline."""
     from vlgym_agents.policy.tiny import build_tiny_vlm
 
+    _setup_output()
     console.print(f"tiny {arch} written to {build_tiny_vlm(path, arch, seed=seed)}")
 
 
 @app.command("rl")
 def rl_command(config: ConfigArg, overrides: OverridesArg = None,
-               resume: Annotated[bool, typer.Option(help="Continue from the latest checkpoint.")] = False):
-    """Train with VL-DAC, or a baseline (algo.name=rl4vlm|loop); `accelerate launch` for several GPUs."""
-    from vlgym_agents.train import Trainer
+               resume: Annotated[bool, typer.Option(help="Continue from the latest checkpoint.")] = False,
+               allow_config_change: Annotated[bool, typer.Option(
+                   help="With --resume: go on although the config differs from the checkpoint's.")] = False):
+    """Train with VL-DAC, or another registered rule (algo.name=rl4vlm|loop); `accelerate launch` for several GPUs."""
+    from vlgym_agents.train import ConfigChangedError, Trainer
 
-    _logging()
-    summary = Trainer(_load(config, overrides), resume=resume).train()
-    console.print_json(json.dumps(summary))
+    _setup_output()
+    try:
+        trainer = Trainer(_load(config, overrides), resume=resume, allow_config_change=allow_config_change)
+    except ConfigChangedError as error:
+        console.print(f"[red]refusing to resume[/]: {error}", highlight=False)
+        raise typer.Exit(2) from error
+    console.print_json(json.dumps(trainer.train()))
 
 
 @app.command("sft")
@@ -87,7 +86,7 @@ def sft_command(config: ConfigArg, overrides: OverridesArg = None,
     """Warm-start on expert demonstrations; writes a model folder RL can start from."""
     from vlgym_agents.sft import warm_start
 
-    _logging()
+    _setup_output()
     model_dir, _ = warm_start(_load(config, overrides), output, report=lambda c: console.print(c))
     console.print(f"warm-started model: {model_dir}")
 
@@ -100,12 +99,18 @@ def quickstart_command(
     """Tiny VLM -> warm start on NumberLine -> VL-DAC on CPU -> before/after evaluation and a report."""
     from vlgym_agents.quickstart import run_quickstart
 
-    _logging()
+    _setup_output()
     report = run_quickstart(output, overrides or [], console=console)
     console.print(f"report: {report}")
 
 
 def main() -> None:
+    """The ``vlgym-train`` console script.
+
+    >>> from typer.testing import CliRunner
+    >>> CliRunner().invoke(app, ["configs"]).output.split()[:3:2]
+    ['alfworld', 'blackjack']
+    """
     app()
 
 

@@ -3,6 +3,13 @@
 OmegaConf merges the file with dotted command-line overrides (``algo.kl_beta=0.1 env.num_envs=4``); pydantic
 then validates the result. An unknown key or an impossible value is an error that names it, never a silent
 no-op (the authors' configs had keys that nothing read).
+
+Every settings model of a run lives here or in :mod:`vlgym_agents.algos.settings`, and neither imports torch,
+the policy or the collector: reading a config is cheap and has no side effects.
+
+>>> config = load_config("quickstart", ["algo.name=loop", "algo.loop.group_size=2"])
+>>> config.algo.name, config.algo.group_size, config.algo.settings.clip_eps
+('loop', 2, 0.1)
 """
 
 from __future__ import annotations
@@ -13,25 +20,73 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from vlgym_agents.algos.loop import LOOPSettings
-from vlgym_agents.algos.rl4vlm import RL4VLMSettings
-from vlgym_agents.algos.vldac import VLDACSettings
-from vlgym_agents.policy.sampling import Sampling
-from vlgym_agents.policy.vlm import PolicyConfig
-from vlgym_agents.rollout.collector import EnvSettings
+from vlgym.prompts import check_action_index
+from vlgym_agents.algos.registry import DEFAULT_RULE, rule_settings
+
+#: The packaged configs (``vlgym-train configs`` lists them); a config argument may name one without ``.yaml``.
+PACKAGED = Path(__file__).parent / "configs"
+
+#: The LM's attention and MLP projections (Qwen-VL, Gemma 3: ``language_model``; Idefics3: ``text_model``);
+#: the vision tower's layers use other names, so it stays frozen.
+LM_LINEAR_LAYERS = r".*(language_model|text_model)\..*\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)"
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class AlgoSettings(Strict):
-    """The learning rule (``name``) with its own settings block; the other blocks are ignored."""
+class LoraSettings(Strict):
+    r: int = Field(16, ge=1)
+    alpha: float = Field(32, gt=0)
+    dropout: float = Field(0.05, ge=0, lt=1)
+    target_modules: str | list[str] = LM_LINEAR_LAYERS
 
-    name: Literal["vldac", "rl4vlm", "loop"] = "vldac"
-    vldac: VLDACSettings = Field(default_factory=VLDACSettings)
-    rl4vlm: RL4VLMSettings = Field(default_factory=RL4VLMSettings)
-    loop: LOOPSettings = Field(default_factory=LOOPSettings)
+
+class PolicyConfig(Strict):
+    """Which checkpoint, in which precision, with which adapter and value head."""
+
+    path: str = Field(description="Hugging Face model id or local folder (model + processor)")
+    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    lora: LoraSettings | None = Field(default_factory=LoraSettings)
+    value_head_hidden: list[int] = Field(default_factory=lambda: [1024, 512])
+    attn_implementation: str = "sdpa"
+
+
+class Sampling(Strict):
+    """Decoding parameters. ``top_k=0`` and ``top_p=1`` switch truncation off (plain temperature sampling)."""
+
+    temperature: float = Field(1.0, gt=0)
+    top_p: float = Field(1.0, gt=0, le=1)
+    top_k: int = Field(0, ge=0)
+    max_new_tokens: int = Field(64, ge=1)
+    do_sample: bool = True
+
+
+class EnvSettings(Strict):
+    """Which environment, how many copies, and where episode seeds start."""
+
+    id: str
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+    num_envs: int = Field(8, ge=1)
+    history: int = Field(0, ge=0, description="k > 0: show the last k frames (vlgym.wrappers.History)")
+    vector: Literal["async", "sync"] = "async"
+    seed_start: int = Field(0, ge=0)
+    number_actions: bool = Field(False, description="number the actions in prompts (only where the env takes numbers)")
+
+    @model_validator(mode="after")
+    def _numbers_only_where_the_env_takes_them(self) -> EnvSettings:
+        check_action_index(self.id, self.number_actions)
+        return self
+
+
+class AlgoSettings(Strict):
+    """The learning rule (``name``, any registered rule) with one settings block per registered rule, named after
+    it (``algo.vldac.kl_beta``); only the chosen rule's block is read. The other fields are shared by all rules.
+    """
+
+    model_config = ConfigDict(extra="allow")  # the rule blocks: checked against the registry below
+
+    name: str = DEFAULT_RULE
     gamma: float = Field(0.99, ge=0, le=1)
     gae_lambda: float = Field(0.95, ge=0, le=1)
     ppo_epochs: int = Field(2, ge=1)
@@ -40,14 +95,34 @@ class AlgoSettings(Strict):
     max_grad_norm: float = Field(1.0, gt=0)
     normalize_advantages: bool = True
 
+    @model_validator(mode="before")
+    @classmethod
+    def _rule_blocks(cls, data: Any) -> Any:
+        """Every registered rule gets its block, validated by its settings model; any other key is an error."""
+        if not isinstance(data, dict):
+            return data
+        rules = rule_settings()
+        data = dict(data)
+        name = data.setdefault("name", DEFAULT_RULE)
+        if name not in rules:
+            raise ValueError(f"algo.name {name!r} is not a registered rule ({', '.join(sorted(rules))})")
+        for key in data:
+            if key not in cls.model_fields and key not in rules:
+                raise ValueError(f"unknown key algo.{key}")
+        for rule, settings in rules.items():
+            block = data.get(rule, {})
+            data[rule] = block if isinstance(block, settings) else settings.model_validate(block)
+        return data
+
     @property
-    def settings(self) -> VLDACSettings | RL4VLMSettings | LOOPSettings:
+    def settings(self) -> BaseModel:
+        """The chosen rule's settings block."""
         return getattr(self, self.name)
 
     @property
     def group_size(self) -> int:
-        """Envs per group of same-seed episodes (LOOP's K; 1 otherwise)."""
-        return self.loop.group_size if self.name == "loop" else 1
+        """Envs per group of same-seed episodes (the rule's ``group_size`` setting, e.g. LOOP's K; 1 otherwise)."""
+        return getattr(self.settings, "group_size", 1)
 
 
 class OptimSettings(Strict):
@@ -128,21 +203,39 @@ class TrainConfig(Strict):
             raise ValueError(f"optim.lr_end ({self.optim.lr_end}) exceeds optim.lr ({self.optim.lr}): "
                              "the schedule only decays")
         if self.env.num_envs % self.algo.group_size:
-            raise ValueError(f"env.num_envs ({self.env.num_envs}) must be a multiple of algo.loop.group_size "
-                             f"({self.algo.group_size})")
+            raise ValueError(f"env.num_envs ({self.env.num_envs}) must be a multiple of "
+                             f"algo.{self.algo.name}.group_size ({self.algo.group_size})")
         if self.algo.minibatch_size > self.env.num_envs * self.run.steps_per_env:
             raise ValueError("algo.minibatch_size exceeds the steps of one rollout (env.num_envs * run.steps_per_env)")
         return self
 
 
+def packaged_configs() -> list[str]:
+    return sorted(p.stem for p in PACKAGED.glob("*.yaml"))
+
+
+def config_path(name: str | Path) -> Path:
+    """A YAML file, or the packaged config of that name (with or without ``.yaml``)."""
+    path = Path(name)
+    if path.exists():
+        return path
+    packaged = PACKAGED / f"{str(name).removesuffix('.yaml')}.yaml"
+    if packaged.exists():
+        return packaged
+    raise ValueError(f"{str(name)!r} is neither a file nor a packaged config ({', '.join(packaged_configs())})")
+
+
 def load_config(path: str | Path | None, overrides: list[str] | None = None,
                 base: dict[str, Any] | None = None) -> TrainConfig:
-    """Read ``path`` (YAML), apply ``key=value`` overrides, validate."""
+    """Read ``path`` (a YAML file or a packaged config's name), apply ``key=value`` overrides, validate.
+
+    The one way to derive a config: ``load_config(path, [*overrides, "model.path=..."])`` (later overrides win).
+    """
     from omegaconf import OmegaConf
 
     layers = [OmegaConf.create(base or {})]
     if path is not None:
-        layers.append(OmegaConf.load(path))
+        layers.append(OmegaConf.load(config_path(path)))
     if overrides:
         for item in overrides:
             if "=" not in item:
@@ -156,3 +249,19 @@ def dump_config(config: TrainConfig) -> str:
     import yaml
 
     return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
+
+
+def config_changes(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:
+    """``key: old -> new`` for every leaf that differs between two dumped configs (dotted keys, sorted).
+
+    >>> config_changes({"run": {"seed": 0, "device": "cpu"}}, {"run": {"seed": 1, "device": "cpu"}})
+    ['run.seed: 0 -> 1']
+    """
+    changes = []
+    for key in sorted(set(old) | set(new), key=str):
+        a, b = old.get(key, "<absent>"), new.get(key, "<absent>")
+        if isinstance(a, dict) and isinstance(b, dict):
+            changes += config_changes(a, b, f"{prefix}{key}.")
+        elif a != b:
+            changes.append(f"{prefix}{key}: {a} -> {b}")
+    return changes

@@ -22,19 +22,21 @@ from typing import Any
 
 from rich.console import Console
 
-from vlgym_agents.cli import config_path
 from vlgym_agents.config import TrainConfig, load_config
 from vlgym_agents.policy.tiny import build_tiny_vlm
-from vlgym_agents.rollout.evaluate import play_episodes, summarize
+from vlgym_agents.rollout.evaluate import evaluate_greedy_and_sampled, play_episodes
 
 
-def evaluate_both(config: TrainConfig, policy, seeds: list[int]) -> dict[str, Any]:
-    """Held-out success with greedy decoding and with the training sampler."""
-    out = {}
-    for name, sampling in (("greedy", config.eval.sampling), ("sampled", config.sampling)):
-        episodes = play_episodes(policy, config.env, seeds, sampling, batch_size=config.eval.num_envs)
-        out[name] = summarize(episodes)
-    return out
+def rows_with_episodes(metrics_file: Path) -> list[dict[str, Any]]:
+    """The trainer's ``metrics.jsonl`` rows of updates in which some training episode ended."""
+    rows = [json.loads(line) for line in metrics_file.read_text().splitlines() if line.strip()]
+    return [r for r in rows if "success_rate" in r]
+
+
+def warm_start_line(check: dict[str, Any], label: str = "") -> str:
+    """One progress line for a warm-start check."""
+    return (f"  {label}step {check['step']}: sampled valid {1 - check['invalid_action_rate']:.2f}, "
+            f"success {check['success_rate']:.2f}")
 
 
 def learning_curve(metrics_file: Path, before: dict, after: dict, total_steps: int, path: Path) -> None:
@@ -43,8 +45,7 @@ def learning_curve(metrics_file: Path, before: dict, after: dict, total_steps: i
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = [json.loads(line) for line in metrics_file.read_text().splitlines() if line.strip()]
-    rows = [r for r in rows if "success_rate" in r]
+    rows = rows_with_episodes(metrics_file)
     figure, axis = plt.subplots(figsize=(6, 3.5), dpi=120)
     axis.plot([r["env_steps"] for r in rows], [r["success_rate"] for r in rows], color="tab:blue", alpha=0.5,
               label="training episodes (sampled)")
@@ -93,9 +94,8 @@ def write_report(path: Path, config: TrainConfig, warm: dict, before: dict, afte
 
 def run_quickstart(output: str | Path, overrides: list[str], *, console: Console | None = None) -> Path:
     """The whole pipeline (see the module docstring); returns the report's path."""
-    import torch
-
     from vlgym_agents.policy.vlm import VLMPolicy
+    from vlgym_agents.runtime import quiet_libraries, setup_torch
     from vlgym_agents.sft import warm_start
     from vlgym_agents.train import Trainer
 
@@ -104,35 +104,39 @@ def run_quickstart(output: str | Path, overrides: list[str], *, console: Console
     output.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    config = load_config(config_path("quickstart"), [f"run.output_dir={output / 'rl'}", *overrides])
-    if config.run.torch_threads:
-        torch.set_num_threads(config.run.torch_threads)
+    overrides = [f"run.output_dir={output / 'rl'}", *overrides]
+
+    def stage(*extra: str) -> TrainConfig:  # each stage's config: the quickstart's, with its own overrides
+        return load_config("quickstart", [*overrides, *extra])
+
+    config = stage()
+    quiet_libraries()
+    setup_torch(config.run)
     tiny = build_tiny_vlm(output / "tiny_model", "qwen2_5_vl", seed=config.run.seed)
-    sft_config = config.model_copy(update={"model": config.model.model_copy(update={"path": str(tiny), "lora": None})})
     console.print("[bold]1/4[/] warm start on expert demonstrations")
-    model_dir, warm = warm_start(sft_config, output / "warm_start", report=lambda c: console.print(
-        f"  step {c['step']}: sampled valid {1 - c['invalid_action_rate']:.2f}, success {c['success_rate']:.2f}"))
+    model_dir, warm = warm_start(stage(f"model.path={tiny}", "model.lora=null"), output / "warm_start",
+                                 report=lambda check: console.print(warm_start_line(check)))
     timings["warm start"] = time.perf_counter() - started
-    config = config.model_copy(update={"model": config.model.model_copy(update={"path": str(model_dir)})})
-    seeds = list(range(config.eval.seed_start, config.eval.seed_start + config.eval.episodes))
+    config = stage(f"model.path={model_dir}")
 
     console.print("[bold]2/4[/] held-out evaluation of the warm-started policy")
     mark = time.perf_counter()
-    before = evaluate_both(config, VLMPolicy(config.model), seeds)
+    before = evaluate_greedy_and_sampled(VLMPolicy(config.model), config)
     timings["evaluation before"] = time.perf_counter() - mark
     console.print(f"  success: greedy {before['greedy']['success_rate']:.3f}, "
                   f"sampled {before['sampled']['success_rate']:.3f}")
 
     console.print("[bold]3/4[/] VL-DAC")
     mark = time.perf_counter()
-    trainer = Trainer(config.model_copy(update={"eval": config.eval.model_copy(update={"episodes": 0})}))
+    trainer = Trainer(stage(f"model.path={model_dir}", "eval.episodes=0"))  # held-out evaluation comes next
     trainer.train()
     timings["VL-DAC"] = time.perf_counter() - mark
 
     console.print("[bold]4/4[/] held-out evaluation of the trained policy")
     mark = time.perf_counter()
-    after = evaluate_both(config, trainer.unwrapped, seeds)
-    play_episodes(trainer.unwrapped, config.env, seeds[:1], config.eval.sampling, record_dir=output / "episode")
+    after = evaluate_greedy_and_sampled(trainer.unwrapped, config)
+    play_episodes(trainer.unwrapped, config.env, [config.eval.seed_start], config.eval.sampling,
+                  record_dir=output / "episode")
     gif = next((output / "episode").rglob("episode.gif"))
     (output / "episode.gif").write_bytes(gif.read_bytes())
     timings["evaluation after"] = time.perf_counter() - mark

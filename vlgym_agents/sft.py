@@ -21,11 +21,12 @@ from pathlib import Path
 
 import torch
 
+from vlgym.eval import summarize
 from vlgym.prompts import format_answer
-from vlgym_agents.config import TrainConfig
-from vlgym_agents.policy.sampling import Sampling
+from vlgym_agents.config import Sampling, TrainConfig
 from vlgym_agents.policy.vlm import Prompt, VLMPolicy
-from vlgym_agents.rollout.evaluate import make_env, play_episodes, summarize
+from vlgym_agents.rollout.evaluate import make_env, play_episodes
+from vlgym_agents.runtime import quiet_libraries, setup_torch
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ def collect_demonstrations(policy: VLMPolicy, config: TrainConfig) -> list[Demon
             done = False
             while not done and len(demos) < sft.demos:
                 action = env.unwrapped.expert_action()
-                demos.append(Demonstration(policy.prompt(obs, info, number_actions=settings.number_actions),
+                demos.append(Demonstration(policy.prompt(obs, info, action_index=settings.number_actions),
                                            format_answer(action, sft.thoughts)))
                 obs, _, terminated, truncated, info = env.step(action)
                 done = terminated or truncated
@@ -86,10 +87,8 @@ def warm_start(config: TrainConfig, output_dir: str | Path, *, report=None) -> t
     sft = config.sft
     random.seed(config.run.seed)
     torch.manual_seed(config.run.seed)
-    if config.run.torch_threads:
-        torch.set_num_threads(config.run.torch_threads)
-    cuda = config.run.device == "cuda" or (config.run.device == "auto" and torch.cuda.is_available())
-    policy = VLMPolicy(config.model, device="cuda" if cuda else "cpu")
+    quiet_libraries()
+    policy = VLMPolicy(config.model, device=setup_torch(config.run))
     demos = collect_demonstrations(policy, config)
     optimizer = torch.optim.AdamW(policy.trainable_parameters(), lr=sft.lr, betas=(0.9, 0.98), weight_decay=0.0)
     check_seeds = list(range(sft.seed_start + 100_000, sft.seed_start + 100_000 + sft.check_episodes))
@@ -119,5 +118,7 @@ def warm_start(config: TrainConfig, output_dir: str | Path, *, report=None) -> t
     model.save_pretrained(model_dir)
     policy.processor.save_pretrained(model_dir)
     (output_dir / "sft_log.json").write_text(json.dumps(history, indent=2))
-    log.info("warm start stopped after %d steps: %s", history[-1]["step"], history[-1])
+    last = history[-1]
+    log.info("warm start stopped after %d steps: sampled answers valid %.2f, success %.2f", last["step"],
+             1 - last["invalid_action_rate"], last["success_rate"])
     return model_dir, {"demonstrations": len(demos), "checks": history}

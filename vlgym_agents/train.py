@@ -1,10 +1,19 @@
-"""The VL-DAC trainer: collect a rollout from many envs, compute step-level GAE, run PPO epochs, repeat.
+"""The trainer: collect a rollout from many envs, let the rule turn it into per-step advantages, run PPO epochs,
+repeat. Everything that differs between algorithms (critic, advantages, token masks, loss, metrics) belongs to
+the rule object that ``algo.name`` names (:mod:`vlgym_agents.algos.rule`); this module only orchestrates.
 
 Multi-GPU and multi-node runs go through ``accelerate launch`` (DDP, or FSDP/DeepSpeed from an accelerate
 config): each rank runs its own envs on its own episode seeds, gradients are averaged by the wrapper.
 
-    vlgym-train rl configs/numberline.yaml run.output_dir=outputs/nl algo.vldac.kl_beta=0.1
+    vlgym-train rl configs/numberline.yaml run.output_dir=outputs/nl optim.lr=1e-4
     vlgym-train rl configs/numberline.yaml run.output_dir=outputs/nl --resume    # after a kill
+
+Resuming checks that the config is the checkpoint's: a changed key (``run.total_env_steps``, say, which moves the
+learning-rate schedule mid-run) is listed as ``key: old -> new`` and refused unless ``allow_config_change``
+(``--allow-config-change``) says to go on with the new values.
+
+When the output is not a terminal (a log file, a batch job), one plain progress line per update goes to the
+``vlgym_agents.train`` logger instead of the progress bar.
 """
 
 from __future__ import annotations
@@ -20,13 +29,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from vlgym_agents.algos import LOSSES, EpisodeGroups, StepBatch, action_token_mask, normalize_advantages
+from vlgym.eval import summarize
+from vlgym_agents.algos.batch import StepBatch, normalize_advantages
+from vlgym_agents.algos.rule import make_rule
 from vlgym_agents.checkpoint import latest_checkpoint, load_training_state, rng_state, save_checkpoint
-from vlgym_agents.config import TrainConfig, dump_config
+from vlgym_agents.config import TrainConfig, config_changes, dump_config, load_config
 from vlgym_agents.policy.vlm import VLMPolicy
-from vlgym_agents.rollout.collector import Collector, Rollout, StepRecord
-from vlgym_agents.rollout.evaluate import play_episodes, summarize
-from vlgym_agents.rollout.gae import gae
+from vlgym_agents.rollout.collector import Collector
+from vlgym_agents.rollout.evaluate import held_out_seeds, play_episodes
+from vlgym_agents.rollout.types import Rollout, StepRecord
+from vlgym_agents.runtime import quiet_libraries, setup_torch
 
 log = logging.getLogger("vlgym_agents.train")
 
@@ -51,19 +63,8 @@ def pad_right(rows: list[torch.Tensor], value: float = 0.0) -> tuple[torch.Tenso
     return out, mask
 
 
-def assign_advantages(rollout: Rollout, gamma: float, lam: float) -> list[StepRecord]:
-    """GAE per env stream; returns all records, flattened."""
-    records = []
-    for stream, last_value in zip(rollout.steps, rollout.last_values, strict=True):
-        if not stream:
-            continue
-        advantages, returns = gae(np.array([r.reward for r in stream]), np.array([r.value for r in stream]),
-                                  np.array([r.terminated for r in stream]), np.array([r.truncated for r in stream]),
-                                  np.array([r.final_value for r in stream]), last_value, gamma=gamma, lam=lam)
-        for record, advantage, ret in zip(stream, advantages, returns, strict=True):
-            record.advantage, record.ret = float(advantage), float(ret)
-        records += stream
-    return records
+class ConfigChangedError(ValueError):
+    """``--resume`` with a config that differs from the checkpoint's (the message lists the changes)."""
 
 
 def explained_variance(values: np.ndarray, returns: np.ndarray) -> float:
@@ -74,14 +75,13 @@ def explained_variance(values: np.ndarray, returns: np.ndarray) -> float:
 class Trainer:
     """Owns the loop; see the module docstring. ``train()`` returns the final summary."""
 
-    def __init__(self, config: TrainConfig, *, resume: bool = False):
+    def __init__(self, config: TrainConfig, *, resume: bool = False, allow_config_change: bool = False):
         from accelerate import Accelerator
 
         self.config = config
         run = config.run
-        if run.torch_threads:
-            torch.set_num_threads(run.torch_threads)
-        on_cpu = run.device == "cpu" or (run.device == "auto" and not torch.cuda.is_available())
+        quiet_libraries()
+        on_cpu = setup_torch(run) == "cpu"
         self.accelerator = Accelerator(cpu=on_cpu, mixed_precision=run.mixed_precision)
         self.out = Path(run.output_dir)
         self.checkpoints = self.out / "checkpoints"
@@ -91,6 +91,9 @@ class Trainer:
         resume_from = latest_checkpoint(self.checkpoints) if resume else None
         if resume and resume_from is None:
             log.warning("--resume: no checkpoint under %s, starting fresh", self.checkpoints)
+        if resume_from is not None:
+            self._check_config(resume_from, allow_config_change)
+        self.rule = make_rule(config.algo)
         torch.manual_seed(run.seed + self.rank)
         policy = self._policy(resume_from)
         optimizer = torch.optim.AdamW(policy.trainable_parameters(), lr=config.optim.lr, eps=config.optim.adam_eps,
@@ -104,30 +107,33 @@ class Trainer:
             log.info("resumed from %s at update %d", resume_from, self.state["update"])
         self.policy, self.optimizer = self.accelerator.prepare(policy, optimizer)
         self.unwrapped: VLMPolicy = self.accelerator.unwrap_model(self.policy)
-        kl_beta = config.algo.settings.kl_beta
+        kl_beta = self.rule.kl_beta
         with_reference = kl_beta > 0 and self.unwrapped.has_adapter
         if kl_beta > 0 and not self.unwrapped.has_adapter:
             log.warning("kl_beta > 0 but the model has no adapter to switch off: the KL term is 0")
         self.collector = Collector(config.env, self.unwrapped, config.sampling, rank=self.rank,
                                    world_size=self.world, with_reference=with_reference,
-                                   group_size=config.algo.group_size)
-        # LOOP: steps wait until their group's K episodes have all ended (see algos/loop.py).
-        self.groups = EpisodeGroups(config.algo.group_size) if config.algo.name == "loop" else None
+                                   group_size=self.rule.group_size)
         self.collector.seed_cursor = self.state["seed_cursor"]
         self.rng = np.random.default_rng(run.seed + 7919 * self.rank + self.state["update"])
         self.writer = self.jsonl = None
 
     def _policy(self, checkpoint: Path | None) -> VLMPolicy:
-        model = self.config.model
         if checkpoint is None:
-            return VLMPolicy(model, device=self.accelerator.device)
-        if model.lora is None:  # the checkpoint holds the whole fine-tuned model
-            policy = VLMPolicy(model.model_copy(update={"path": str(checkpoint / "model")}),
-                               device=self.accelerator.device)
-        else:
-            policy = VLMPolicy(model, device=self.accelerator.device, adapter=checkpoint / "model")
-        policy.load_value_head(checkpoint)
-        return policy
+            return VLMPolicy(self.config.model, device=self.accelerator.device)
+        return VLMPolicy.load(self.config.model, checkpoint, device=self.accelerator.device)
+
+    def _check_config(self, checkpoint: Path, allow_change: bool) -> None:
+        """Compare this run's config with the checkpoint's; refuse a difference unless ``allow_change``."""
+        saved = load_config(checkpoint / "config.yaml").model_dump(mode="json")
+        changes = config_changes(saved, self.config.model_dump(mode="json"))
+        if not changes:
+            return
+        listing = f"the config differs from the one {checkpoint} was trained with:\n  " + "\n  ".join(changes)
+        if not allow_change:
+            raise ConfigChangedError(f"{listing}\nresume with the checkpoint's config, or pass "
+                                     "--allow-config-change to go on with the new values")
+        log.warning("%s\ngoing on with the new values (--allow-config-change)", listing)
 
     # -- logging ---------------------------------------------------------------------------------------------
     def _open_logs(self) -> None:
@@ -137,7 +143,8 @@ class Trainer:
 
         self.out.mkdir(parents=True, exist_ok=True)
         (self.out / "config.yaml").write_text(dump_config(self.config))
-        self.writer = SummaryWriter(str(self.out / "tensorboard"))
+        # Points after the checkpoint this run starts from are hidden, as in metrics.jsonl below.
+        self.writer = SummaryWriter(str(self.out / "tensorboard"), purge_step=self.state["env_steps"] + 1)
         metrics = self.out / "metrics.jsonl"
         if metrics.exists():  # rows after the checkpoint this run starts from describe lost work: drop them
             metrics.write_text("".join(f"{line}\n" for line in metrics.read_text().splitlines()
@@ -163,10 +170,8 @@ class Trainer:
     # -- the update --------------------------------------------------------------------------------------------
     def update(self, records: list[StepRecord], *, warmup: bool) -> dict[str, float]:
         """PPO epochs over the rollout's steps; returns averaged loss statistics."""
-        algo, policy, unwrapped = self.config.algo, self.policy, self.unwrapped
-        settings, loss_fn = algo.settings, LOSSES[algo.name]
-        action_masks = ([action_token_mask(unwrapped.processor.tokenizer, r.tokens) for r in records]
-                        if algo.name == "rl4vlm" else None)
+        algo, rule, policy, unwrapped = self.config.algo, self.rule, self.policy, self.unwrapped
+        action_masks = rule.token_masks(unwrapped.processor.tokenizer, records)
         advantages = torch.tensor([r.advantage for r in records], dtype=torch.float32)
         if algo.normalize_advantages:
             advantages = normalize_advantages(advantages)
@@ -192,14 +197,14 @@ class Trainer:
                                    if action_masks is not None else None)
                     with nullcontext() if last else self.accelerator.no_sync(policy):
                         log_probs, values = policy(batch, tokens.to(device), mask.to(device), self.config.sampling,
-                                                   with_values=settings.uses_critic,
-                                                   value_gradient_to_backbone=settings.value_gradient_to_backbone)
-                        if values is None:  # no critic (LOOP): the loss ignores values and returns
+                                                   with_values=rule.uses_critic,
+                                                   value_gradient_to_backbone=rule.value_gradient_to_backbone)
+                        if values is None:  # no critic: the rule's loss ignores values
                             values = torch.zeros(len(indices), device=device)
-                        loss, stats = loss_fn(StepBatch(
+                        loss, stats = rule.loss(StepBatch(
                             log_probs=log_probs, old_log_probs=old.to(device), ref_log_probs=ref.to(device),
                             token_mask=mask.to(device), advantages=advantages[indices].to(device), values=values,
-                            returns=returns[indices].to(device), action_mask=action_mask), settings, warmup=warmup)
+                            returns=returns[indices].to(device), action_mask=action_mask), warmup=warmup)
                         if not self._all_finite(loss):
                             return self._skip("loss")
                         self.accelerator.backward(loss * (len(indices) / group_size))
@@ -236,17 +241,15 @@ class Trainer:
                             disable=not self.accelerator.is_main_process)
         task = progress.add_task("train", total=config.run.total_env_steps, completed=state["env_steps"], status="")
         steps_per_update = config.env.num_envs * config.run.steps_per_env * self.world
+        run_started, self.first_update = time.perf_counter(), state["update"]
         try:
             with progress:
                 while state["update"] < self.updates_total:
                     started = time.perf_counter()
                     rollout = self.collector.collect(config.run.steps_per_env)
                     collected = time.perf_counter()
-                    if self.groups is not None:  # LOOP: leave-one-out advantages of complete groups
-                        records = self.groups.add(rollout)
-                    else:
-                        records = assign_advantages(rollout, config.algo.gamma, config.algo.gae_lambda)
-                    warmup = state["update"] < config.algo.settings.warmup_updates
+                    records = self.rule.advantages(rollout)
+                    warmup = state["update"] < self.rule.warmup_updates
                     stats = self.update(records, warmup=warmup) if records else {"skipped": 1.0}
                     finished = time.perf_counter()
                     state["update"] += 1
@@ -259,6 +262,8 @@ class Trainer:
                     self._log(metrics)
                     progress.update(task, completed=min(state["env_steps"], config.run.total_env_steps),
                                     status=f"success {metrics.get('success_rate', float('nan')):.2f}")
+                    if not progress.console.is_terminal and self.accelerator.is_main_process:
+                        self._log_progress(metrics, time.perf_counter() - run_started)
                     if state["update"] % config.run.checkpoint_every == 0 or state["update"] == self.updates_total:
                         self.save()
             summary = {"state": dict(state)}
@@ -272,23 +277,35 @@ class Trainer:
                 self.writer.close()
                 self.jsonl.close()
 
+    def _log_progress(self, metrics: dict[str, Any], elapsed_s: float) -> None:
+        """The progress bar's content as one plain line (for output that is not a terminal)."""
+        done = self.state["update"] - self.first_update
+        left_s = elapsed_s / max(1, done) * (self.updates_total - self.state["update"])
+        total = self.config.run.total_env_steps
+        log.info("%s update %d/%d: %d/%d env steps, success %.2f, %s left", self.config.algo.name,
+                 self.state["update"], self.updates_total, min(self.state["env_steps"], total), total,
+                 metrics.get("success_rate", float("nan")), time.strftime("%H:%M:%S", time.gmtime(left_s)))
+
     def _metrics(self, rollout: Rollout, records, stats, warmup: bool, collect_s: float, total_s: float):
-        episodes = rollout.episodes
+        episodes, steps_collected = rollout.episodes, sum(map(len, rollout.steps))
         values = np.array([r.value for r in records])
         returns = np.array([r.ret for r in records])
         metrics: dict[str, Any] = {"update": self.state["update"], "env_steps": self.state["env_steps"],
                                    "lr": self.scheduler.get_last_lr()[0], "warmup": warmup,
                                    "explained_variance": explained_variance(values, returns),
-                                   "env_steps_per_s": sum(map(len, rollout.steps)) * self.world / total_s,
+                                   "env_steps_per_s": steps_collected * self.world / total_s,
                                    "trained_steps": len(records),
                                    "tokens_per_s": rollout.generated_tokens / collect_s,
                                    "collect_s": collect_s, "update_s": total_s - collect_s,
-                                   "worker_restarts": rollout.worker_restarts, **stats}
+                                   "worker_restarts": rollout.worker_restarts,
+                                   "format_failure_rate": rollout.format_failures / max(1, steps_collected),
+                                   **stats}
         if episodes:
-            metrics.update(summarize(episodes))
-            metrics.pop("success_ci95")
-        if self.groups is not None:
-            metrics.update(pending_steps=self.groups.pending_steps, dropped_steps=self.groups.dropped_steps)
+            summary = summarize(episodes)
+            for interval in ("success_ci95", "score_ci95", "ci_method"):  # per-update rows keep scalars
+                summary.pop(interval)
+            metrics.update(summary)
+        metrics.update(self.rule.metrics())
         steps = len(records)
         metrics["step_reward"] = float(np.mean([r.reward for r in records])) if steps else float("nan")
         return metrics
@@ -308,6 +325,6 @@ class Trainer:
     def evaluate(self) -> dict[str, Any]:
         """Held-out episodes with the evaluation decoding parameters."""
         ev = self.config.eval
-        seeds = list(range(ev.seed_start, ev.seed_start + ev.episodes))
+        seeds = held_out_seeds(self.config)
         episodes = play_episodes(self.unwrapped, self.config.env, seeds, ev.sampling, batch_size=ev.num_envs)
         return {"seeds": [seeds[0], seeds[-1]], "sampling": ev.sampling.model_dump(), **summarize(episodes)}

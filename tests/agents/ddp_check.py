@@ -27,11 +27,13 @@ def main(model_path: str, out: str) -> None:
     from conftest import tiny_run_config
 
     import vlgym  # noqa: F401
-    from vlgym_agents.algos.vldac import StepBatch, VLDACSettings, vldac_loss
-    from vlgym_agents.config import load_config
+    from vlgym_agents.algos.batch import StepBatch
+    from vlgym_agents.algos.settings import VLDACSettings
+    from vlgym_agents.algos.vldac import vldac_loss
+    from vlgym_agents.config import EnvSettings, load_config
     from vlgym_agents.policy.sampling import Sampling
     from vlgym_agents.policy.vlm import LoraSettings, PolicyConfig, VLMPolicy
-    from vlgym_agents.rollout.collector import Collector, EnvSettings
+    from vlgym_agents.rollout.collector import Collector
     from vlgym_agents.train import Trainer
 
     accelerator = Accelerator(cpu=True)
@@ -83,16 +85,16 @@ def main(model_path: str, out: str) -> None:
     result["seeds"] = gather_object([sorted([e.seed for e in rollout.episodes + collector.episodes])])
 
     # -- 3. a real Trainer run on both ranks, where rank 1 alone sees a NaN loss once -----------------------------
-    import vlgym_agents.train as train_module
+    from vlgym_agents.algos.vldac import VLDAC
 
-    real_loss, calls = train_module.LOSSES["vldac"], []
+    real_loss, calls = VLDAC.loss_function, []
 
     def nan_on_rank_1(*args, **kwargs):
         loss, stats = real_loss(*args, **kwargs)
         calls.append(1)
         return (loss * float("nan") if rank == 1 and len(calls) == 2 else loss), stats
 
-    train_module.LOSSES["vldac"] = nan_on_rank_1
+    VLDAC.loss_function = nan_on_rank_1
     config = load_config(None, ["run.total_env_steps=24"], base=tiny_run_config(model_path, Path(out) / "run"))
     trainer = Trainer(config)
     initial = flat(trainer.unwrapped.trainable_parameters())

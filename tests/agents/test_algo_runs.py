@@ -73,9 +73,10 @@ def test_config_names_the_algorithm_and_rejects_unknown_keys(tiny_qwen, tmp_path
 
 
 def test_grouped_resets_share_one_seed_per_group_episode(tiny_qwen):
+    from vlgym_agents.config import EnvSettings
     from vlgym_agents.policy.sampling import Sampling
     from vlgym_agents.policy.vlm import LoraSettings, PolicyConfig, VLMPolicy
-    from vlgym_agents.rollout.collector import Collector, EnvSettings
+    from vlgym_agents.rollout.collector import Collector
 
     policy = VLMPolicy(PolicyConfig(path=str(tiny_qwen), value_head_hidden=[16], lora=LoraSettings(r=4)))
     settings = EnvSettings(id="vlgym/GymCards-NumberLine-v0", kwargs=INVALID_ENDS_EPISODE, num_envs=4,

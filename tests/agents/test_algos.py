@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from vlgym_agents.algos.vldac import StepBatch, VLDACSettings, k3_kl, normalize_advantages, vldac_loss
+from vlgym_agents.algos.batch import StepBatch, normalize_advantages
+from vlgym_agents.algos.settings import VLDACSettings
+from vlgym_agents.algos.vldac import k3_kl, vldac_loss
 from vlgym_agents.rollout.gae import gae
 
 LOG = math.log

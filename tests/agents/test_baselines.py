@@ -19,7 +19,7 @@ from vlgym_agents.algos import (
     vldac_loss,
 )
 from vlgym_agents.algos.rl4vlm import action_char_start, sequence_log_probs
-from vlgym_agents.rollout.collector import Rollout, StepRecord
+from vlgym_agents.rollout.types import Rollout, StepRecord
 
 LOG = math.log
 

@@ -9,11 +9,12 @@ import pytest
 import torch
 
 import vlgym  # noqa: F401
+from vlgym.eval import summarize
+from vlgym_agents.config import EnvSettings
 from vlgym_agents.policy.sampling import Sampling
 from vlgym_agents.policy.vlm import LoraSettings, PolicyConfig, VLMPolicy
-from vlgym_agents.rollout.collector import Collector, EnvSettings, split_infos
-from vlgym_agents.rollout.evaluate import summarize
-from vlgym_agents.train import assign_advantages
+from vlgym_agents.rollout.collector import Collector, split_infos
+from vlgym_agents.rollout.gae import assign_advantages
 
 SAMPLING = Sampling(max_new_tokens=8)
 STEP_LIMIT = 4  # NumberLine with max_position=2
@@ -70,7 +71,7 @@ def test_rollouts_are_reproducible(policy):
         rollout = collector.collect(5)
         collector.close()
         return ([[(r.tokens.tolist(), r.reward, r.truncated) for r in stream] for stream in rollout.steps],
-                [(e.seed, e.ret, e.length) for e in rollout.episodes])
+                [(e.seed, e.episode_return, e.length) for e in rollout.episodes])
 
     first = run()
     assert first == run()
@@ -111,17 +112,18 @@ def test_unparseable_answers_leave_the_state_unchanged_and_are_counted(policy, m
     assert [r.reward for s in rollout.steps for r in s] == [-1.0] * 2 * STEP_LIMIT  # the env's invalid penalty
     stats = summarize(rollout.episodes)
     assert stats["parse_failure_rate"] == 1.0 and stats["invalid_action_rate"] == 1.0
+    assert rollout.format_failures == 2 * STEP_LIMIT  # not the prompt's JSON format either
 
 
 @pytest.mark.parametrize(("answer", "valid"),
                          [('{"thoughts": "", "action": "jump"}', False), ('{"action": "+"}', True)])
-def test_well_formed_answers_are_not_parse_failures(policy, monkeypatch, answer, valid):
+def test_well_formed_answers_are_not_format_failures(policy, monkeypatch, answer, valid):
     answering(policy, monkeypatch, answer)
     collector = Collector(settings(num_envs=1), policy, SAMPLING, with_reference=False)
     rollout = collector.collect(2)
     collector.close()
     episodes = collector.episodes + rollout.episodes
-    assert sum(e.parse_failures for e in episodes) == 0
+    assert rollout.format_failures == 0
     assert sum(e.invalid_actions for e in episodes) == (0 if valid else 2)
 
 

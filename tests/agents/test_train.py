@@ -11,7 +11,8 @@ import torch
 from vlgym_agents.checkpoint import latest_checkpoint
 from vlgym_agents.policy.vlm import VLMPolicy
 from vlgym_agents.rollout.collector import Collector
-from vlgym_agents.train import Trainer, assign_advantages, cosine_schedule
+from vlgym_agents.rollout.gae import assign_advantages
+from vlgym_agents.train import Trainer, cosine_schedule
 
 
 def rows(config) -> list[dict]:
@@ -102,16 +103,16 @@ def nan_gradient(batch, loss):
 
 @pytest.mark.parametrize(("poison", "what"), [(nan_loss, "loss"), (nan_gradient, "gradient norm")])
 def test_non_finite_numbers_skip_the_update_and_corrupt_nothing(tiny_config, monkeypatch, caplog, poison, what):
-    import vlgym_agents.train as train_module
+    from vlgym_agents.algos.vldac import VLDAC
 
-    real_loss, calls = train_module.LOSSES["vldac"], []
+    real_loss, calls = VLDAC.loss_function, []
 
     def loss_nan_once(batch, *args, **kwargs):
         loss, stats = real_loss(batch, *args, **kwargs)
         calls.append(1)
         return (poison(batch, loss), stats) if len(calls) == 1 else (loss, stats)
 
-    monkeypatch.setitem(train_module.LOSSES, "vldac", loss_nan_once)
+    monkeypatch.setattr(VLDAC, "loss_function", loss_nan_once)
     config = tiny_config()
     trainer = Trainer(config)
     before = weights(trainer.unwrapped)
@@ -142,6 +143,7 @@ def test_unparseable_answers_are_counted_in_the_logs(tiny_config, monkeypatch):
     (row,) = rows(config)
     assert row["episodes"] == 2  # both envs hit the 4-step limit
     assert row["parse_failure_rate"] == 1.0 and row["invalid_action_rate"] == 1.0
+    assert row["format_failure_rate"] == 1.0
     assert row["step_reward"] == -1.0 and row["mean_length"] == 4
 
 

@@ -15,8 +15,7 @@ from vlgym.core.parsing import MATCHING_MODES, normalize, parse_action
 from vlgym.core.registration import env_family
 
 IDS = testkit.IDS
-MUST_WIN_AFTER_INVALID = {"vlgym/GymCards-NumberLine-v0", "vlgym/GymCards-EZPoints-v0"}
-IGNORED_INFO = {"action_valid", "parsed_action", "parse_reason", "feedback"}
+IGNORED_INFO = {"action_valid", "parsed_action", "parse_reason", "parse_failure", "feedback"}
 
 # One env per id for the whole module; each example starts with a reset.
 _ENVS: dict[str, gym.Env] = {}
@@ -36,43 +35,7 @@ def _close_envs():
     _ENVS.clear()
 
 
-HOSTILE = [
-    "",
-    " ",
-    "\n\n\t",
-    "x" * 1_000_000,
-    "{" * 1_000_000,
-    "{" * 3000,
-    "[" * 3000,
-    "}" * 3000 + "{" * 3000,
-    '{"action": ' * 500,
-    '{"a":' * 199 + "1" + "}" * 199,
-    "{" + "a" * 19_990 + "}",
-    "```" * 3000,
-    "```json\n" + "{" * 190 + "\n```",
-    "__import__('os').system('true')",
-    '{"action": __import__("os").getcwd()}',
-    "{'action': eval('1+1')}",
-    "99999999999999999999",
-    "-1",
-    "1e999",
-    '{"action": 99999999999999999999}',
-    '{"action": ' + "9" * 5000 + "}",
-    '{"action": null}',
-    '{"action": [1, 2]}',
-    '{"action": {"a": 1}}',
-    '{"action": true}',
-    '{"action": NaN}',
-    '{"action": ""}',
-    "\x00\x01\x02\x1b[31m\x7f\x9f",
-    "\ud800\udc00\udfff",
-    "🂡 ♠♥♦♣ 漢字 مرحبا",
-    "\u202e\u200b\ufeff",
-    "action: ",
-    "action:" * 1000,
-    "'" * 5000,
-    '"' * 5000,
-]
+HOSTILE = testkit.HOSTILE
 
 json_with_odd_action = st.builds(
     lambda thoughts, value: json.dumps({"thoughts": thoughts, "action": value}),
@@ -169,8 +132,27 @@ def hostile_actions_then_the_expert_finishes(env_id, seed, actions):
         done = terminated or truncated
         steps += 1
         assert steps <= 2000, "the expert did not finish the episode"
-    if all_invalid and env_id in MUST_WIN_AFTER_INVALID:
-        assert info["success"] is True
+    if all_invalid:
+        # Invalid actions change nothing: where the expert wins this episode from its start with room to spare
+        # under the time limit, it wins after them too.
+        won, expert_steps = expert_outcome(env, seed)
+        if won and len(actions) + expert_steps <= step_limit(env):
+            assert info["success"] is True
+
+
+def expert_outcome(env, seed: int) -> tuple[bool, int]:
+    """Whether the expert wins the episode of ``seed`` from its start, and in how many steps."""
+    env.reset(seed=seed)
+    steps, done = 0, False
+    while not done:
+        _, _, terminated, truncated, info = env.step(testkit.policy_action(env))
+        done, steps = terminated or truncated, steps + 1
+    return info["success"], steps
+
+
+def step_limit(env) -> int:
+    base = env.unwrapped
+    return min(n for n in (base._game_step_limit(), base.max_episode_steps) if n is not None)
 
 
 # --------------------------------------------------------------------------------- the parser alone

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -226,8 +226,20 @@ def parse_action(
     action_index: bool = False,
     fuzzy_cutoff: float = 85.0,
     max_length: int = MAX_ACTION_LENGTH,
+    free_action: Callable[[str], str | None] | None = None,
 ) -> ParseResult:
-    """Resolve a model answer (any object) to one of ``actions``. Never raises on bad input."""
+    """Resolve a model answer (any object) to one of ``actions``. Never raises on bad input.
+
+    ``free_action`` maps the normalised action text of the answer to an action that ``actions`` cannot list
+    (e.g. a search with any query), or None; that action then counts as available for this answer.
+
+    >>> parse_action('{"thoughts": "closer", "action": "+"}', ["-", "+"]).action
+    '+'
+    >>> parse_action("1", ["-", "+"], action_index=True)
+    ParseResult(action='+', reason='index 1', source='text')
+    >>> parse_action("fly", ["-", "+"]).valid
+    False
+    """
     if isinstance(text, bytes):
         text = text.decode("utf-8", errors="replace")
     elif isinstance(text, int | float) and not isinstance(text, bool):
@@ -242,6 +254,9 @@ def parse_action(
     if len(text) > max_length:
         return ParseResult(None, f"action text too long ({len(text)} > {max_length} characters)")
     candidate, source = extract_candidate(text)
+    free = free_action(normalize(candidate)) if free_action is not None else None
+    if free is not None and free not in actions:
+        actions = [*actions, free]
     action, reason = resolve(
         candidate, actions, matching=matching, action_index=action_index, fuzzy_cutoff=fuzzy_cutoff
     )

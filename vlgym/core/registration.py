@@ -1,4 +1,7 @@
-"""Registering vlgym ids with gymnasium, and the catalogue behind ``vlgym.list_envs()``."""
+"""The mechanism of registration: ``register()`` puts an id into gymnasium's registry and vlgym's catalogue.
+
+The table of ids lives with the envs (:mod:`vlgym.envs`); this module imports no env.
+"""
 
 from __future__ import annotations
 
@@ -11,72 +14,77 @@ from vlgym.core.time_limit import SHARE_TIME_LIMIT
 
 
 @dataclass(frozen=True)
-class EnvSpec:
-    """One registered id: where it lives, which family it belongs to and what it is, in a line."""
+class EnvEntry:
+    """One registered id: its family (also the name of the pip extra it needs) and what it is, in a line."""
 
     id: str
     family: str
     description: str
 
+    @property
+    def extra(self) -> str:
+        """The ``pip install vlgym[<extra>]`` this id needs; the card games need none."""
+        return "" if self.family == "cards" else self.family
 
-_CATALOGUE: dict[str, EnvSpec] = {}
+
+_CATALOGUE: dict[str, EnvEntry] = {}
 
 
-@dataclass(frozen=True)
-class EnvCreator:
-    """What ``gym.make`` calls: the env in this process, or with ``remote=URL(s)`` a client of env servers."""
+class EnvCreator(str):
+    """An id's ``"module:Class"`` entry point, and what ``gym.make`` calls with it: the env in this process, or
+    with ``remote=URL(s)`` a client of env servers (:mod:`vlgym.remote`). It is the entry point string itself,
+    so code that reads ``spec.entry_point`` as a string keeps working."""
 
-    id: str
-    entry_point: str
+    def __new__(cls, entry_point: str, id: str):
+        creator = super().__new__(cls, entry_point)
+        creator.id = id
+        return creator
+
+    def __reduce__(self):
+        return EnvCreator, (str(self), self.id)
 
     @property
     def metadata(self) -> dict:
         """The env class's metadata: ``gym.make`` reads its render modes from here."""
-        return load_env_creator(self.entry_point).metadata
+        return load_env_creator(str(self)).metadata
 
     def __call__(self, remote: str | list[str] | None = None, **kwargs) -> gym.Env:
         if remote is not None:
             from vlgym.remote.client import RemoteEnv  # only a remote env needs the HTTP client installed
 
             return RemoteEnv(self.id, remote, **kwargs)
-        return load_env_creator(self.entry_point)(**kwargs)
+        return load_env_creator(str(self))(**kwargs)
 
 
 def register(id: str, entry_point: str, *, family: str, description: str,
              max_episode_steps: int | None = None, **kwargs) -> None:
-    """Register ``id`` with gymnasium (idempotent) and add it to the catalogue."""
+    """Register ``id`` with gymnasium (idempotent) and add it to the catalogue.
+
+    ``entry_point`` is a ``"module:Class"`` string, imported only by ``gym.make``. vlgym's own ids leave
+    ``max_episode_steps`` to the env class (``default_max_episode_steps``); given here, it is gymnasium's
+    default for ``gym.make`` and reaches the env through ``env.spec`` like any ``gym.make`` argument.
+    """
     if id not in gym.registry:
-        gym.register(id=id, entry_point=EnvCreator(id, entry_point), max_episode_steps=max_episode_steps,
+        gym.register(id=id, entry_point=EnvCreator(entry_point, id), max_episode_steps=max_episode_steps,
                      kwargs=kwargs, additional_wrappers=(SHARE_TIME_LIMIT,))
-    _CATALOGUE[id] = EnvSpec(id, family, description)
+    _CATALOGUE[id] = EnvEntry(id, family, description)
 
 
 def list_envs(family: str | None = None) -> dict[str, str]:
-    """Every vlgym id (optionally of one family: ``"cards"``, ...) with its one-line description."""
+    """Every vlgym id (optionally of one family: ``"cards"``, ...) with its one-line description.
+
+    >>> import vlgym
+    >>> vlgym.list_envs("cards")["vlgym/GymCards-NumberLine-v0"]
+    "Move a number to a target on a number line with '+' and '-'."
+    """
     return {s.id: s.description for s in _CATALOGUE.values() if family is None or s.family == family}
+
+
+def env_entry(env_id: str) -> EnvEntry:
+    """The catalogue row of a registered vlgym id."""
+    return _CATALOGUE[env_id]
 
 
 def env_family(env_id: str) -> str:
     """The family of a registered vlgym id."""
     return _CATALOGUE[env_id].family
-
-
-def register_all() -> None:
-    cards = "vlgym.envs.cards"
-    register("vlgym/GymCards-NumberLine-v0", f"{cards}:NumberLineEnv", family="cards", max_episode_steps=20,
-             description="Move a number to a target on a number line with '+' and '-'.")
-    register("vlgym/GymCards-EZPoints-v0", f"{cards}:EZPointsEnv", family="cards", max_episode_steps=20,
-             description="Make 12 from two cards with '+' and '*', one token per step.")
-    register("vlgym/GymCards-Points24-v0", f"{cards}:Points24Env", family="cards", max_episode_steps=40,
-             description="Make 24 from four cards with + - * / and brackets, one token per step.")
-    register("vlgym/GymCards-Blackjack-v0", f"{cards}:BlackjackEnv", family="cards", max_episode_steps=20,
-             description="Hit or stand against the dealer (gymnasium's Blackjack rules).")
-    from vlgym.envs.miniworld.tasks import TASKS
-
-    for task in TASKS.values():
-        register(f"vlgym/MiniWorld-{task.name}-v0", "vlgym.envs.miniworld:MiniWorldTaskEnv", family="miniworld",
-                 max_episode_steps=task.time_limit, description=task.description, task=task.name)
-    register("vlgym/WebShop-v0", "vlgym.envs.webshop:WebShopEnv", family="webshop", max_episode_steps=50,
-             description="Find and buy the product an instruction describes, in a web shop seen through a browser.")
-    register("vlgym/ALFWorld-v0", "vlgym.envs.alfworld:ALFWorldEnv", family="alfworld", max_episode_steps=50,
-             description="ALFWorld household tasks on its TextWorld/PDDL engine, with a drawn map of the room.")

@@ -93,6 +93,16 @@ def _write(space: UnicodeText, index: int, value: str, memory) -> None:
     row[1 : 1 + len(codes)] = codes
 
 
+def printable(text: str) -> str:
+    """``text`` with every character that is not text (control characters other than tab, newline and
+    carriage return; lone surrogates) replaced by U+FFFD; e.g. model output before it enters a page.
+
+    >>> printable("red shirt \\ud83d\\x00") == "red shirt \\ufffd\\ufffd"
+    True
+    """
+    return _NOT_TEXT.sub("\ufffd", text)
+
+
 def text_space(max_length: int = MAX_TEXT_LENGTH, min_length: int = 0) -> UnicodeText:
     """A text space accepting any printable Unicode up to ``max_length`` characters."""
     return UnicodeText(max_length, min_length=min_length)

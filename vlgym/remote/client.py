@@ -47,8 +47,14 @@ class RemoteEnv(gym.Env[dict, str]):
         image_format: ``"png"`` (lossless, default) or ``"raw"`` (bytes as they are: faster, larger).
         **kwargs: the ``gym.make`` arguments of the env itself, sent to the server.
 
-    >>> import gymnasium as gym, vlgym  # doctest: +SKIP
-    >>> env = gym.make("vlgym/GymCards-NumberLine-v0", remote="http://127.0.0.1:8765")  # doctest: +SKIP
+    With ``vlgym serve`` running, ``gym.make("vlgym/GymCards-NumberLine-v0", remote="http://127.0.0.1:8765")``
+    plays NumberLine there. Without a server, the error says what was tried:
+
+    >>> import gymnasium as gym, vlgym
+    >>> gym.make("vlgym/GymCards-NumberLine-v0", remote="http://127.0.0.1:9", remote_wait=0)
+    Traceback (most recent call last):
+    ...
+    vlgym.remote.client.ServerLostError: no vlgym server answered for vlgym/GymCards-NumberLine-v0 ...
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 4}  # noqa: RUF012 (gymnasium's convention)

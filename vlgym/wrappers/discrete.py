@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
 
-class DiscreteActions(gym.Wrapper):
+class DiscreteActions(gym.Wrapper, gym.utils.RecordConstructorArgs):
     """Exposes ``Discrete(n)`` actions and the image as the whole observation.
 
     * Envs with a fixed vocabulary (``env.unwrapped.action_vocabulary``, e.g. Gym-Cards): action ``i`` is
@@ -19,9 +21,22 @@ class DiscreteActions(gym.Wrapper):
 
     ``info["action_mask"]`` (int8, length ``n``) marks the actions available now, for maskable
     algorithms. The text observation and the rest of ``info`` stay in ``info``.
+
+    >>> import gymnasium as gym
+    >>> import vlgym
+    >>> env = DiscreteActions(gym.make("vlgym/GymCards-Blackjack-v0"))
+    >>> env.action_space
+    Discrete(2)
+    >>> obs, info = env.reset(seed=0)
+    >>> obs.shape, info["action_mask"].tolist()
+    ((300, 300, 3), [1, 1])
+    >>> obs, reward, terminated, truncated, info = env.step(0)  # stand
+    >>> info["parsed_action"], terminated
+    ('stand', True)
     """
 
     def __init__(self, env: gym.Env, max_actions: int | None = None):
+        gym.utils.RecordConstructorArgs.__init__(self, max_actions=max_actions)
         super().__init__(env)
         self.vocabulary = getattr(env.unwrapped, "action_vocabulary", None)
         if self.vocabulary is None and max_actions is None:
@@ -41,8 +56,8 @@ class DiscreteActions(gym.Wrapper):
             mask[: min(len(self._available), self.action_space.n)] = 1
         return obs["image"], {**info, "text": obs["text"], "action_mask": mask}
 
-    def reset(self, **kwargs):
-        return self._wrap(*self.env.reset(**kwargs))
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        return self._wrap(*self.env.reset(seed=seed, options=options))
 
     def step(self, action):
         index = int(action)

@@ -13,7 +13,7 @@ from PIL import Image
 from vlgym.core.spaces import text_space
 
 
-class History(gym.Wrapper):
+class History(gym.Wrapper, gym.utils.RecordConstructorArgs):
     """Adds the recent past to every observation.
 
     Observation: the wrapped env's ``image`` and ``text``, plus
@@ -26,9 +26,20 @@ class History(gym.Wrapper):
     ``max_pixels`` bounds ``k * h * w``: when the full-size frames would exceed it, all frames are
     downscaled by the same factor (the current ``image`` stays full size), which bounds a VLM's visual
     tokens.
+
+    >>> import gymnasium as gym
+    >>> import vlgym
+    >>> env = History(gym.make("vlgym/GymCards-NumberLine-v0"), k=2)
+    >>> obs, info = env.reset(seed=0)
+    >>> obs["frames"].shape, int(obs["num_frames"])
+    ((2, 300, 300, 3), 1)
+    >>> obs, *_ = env.step('{"action": "+"}')
+    >>> int(obs["num_frames"]), obs["history"]
+    (2, 'step 1: + -> ...')
     """
 
     def __init__(self, env: gym.Env, k: int = 4, max_pixels: int | None = None):
+        gym.utils.RecordConstructorArgs.__init__(self, k=k, max_pixels=max_pixels)
         super().__init__(env)
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")
@@ -62,8 +73,8 @@ class History(gym.Wrapper):
         return {**obs, "frames": frames, "num_frames": np.array(len(self._frames), dtype=np.int64),
                 "history": "\n".join(self._steps)}
 
-    def reset(self, **kwargs):
-        obs, info = self.env.reset(**kwargs)
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        obs, info = self.env.reset(seed=seed, options=options)
         self._frames.clear()
         self._steps.clear()
         self._step_count = 0

@@ -11,11 +11,11 @@ import numpy as np
 from PIL import Image
 
 #: info entries copied into each step record (the rest is env-specific and may not be JSON).
-RECORDED_INFO = ("instruction", "available_actions", "action_valid", "parsed_action", "parse_reason", "feedback",
-                 "success", "score")
+RECORDED_INFO = ("instruction", "available_actions", "action_valid", "parsed_action", "parse_reason",
+                 "parse_failure", "feedback", "success", "score")
 
 
-class RecordEpisode(gym.Wrapper):
+class RecordEpisode(gym.Wrapper, gym.utils.RecordConstructorArgs):
     """Writes ``<path>/episode_<n>/`` for each episode:
 
     * ``frames/<t>.png``: the image observed before step ``t`` (and the final one);
@@ -26,9 +26,21 @@ class RecordEpisode(gym.Wrapper):
 
     Records are usable as demonstrations: pair each frame and text with the action taken from it.
     An episode's files are complete once it ends; ``close()`` finishes a partial one.
+
+    >>> import tempfile
+    >>> import gymnasium as gym
+    >>> import vlgym
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> env = RecordEpisode(gym.make("vlgym/GymCards-NumberLine-v0"), folder, gif=False)
+    >>> _ = env.reset(seed=0)
+    >>> _ = env.step("+")
+    >>> env.close()
+    >>> sorted(p.name for p in (folder / "episode_00000").iterdir())
+    ['frames', 'steps.jsonl']
     """
 
     def __init__(self, env: gym.Env, path: str | Path, *, gif: bool = True, gif_fps: float = 2.0):
+        gym.utils.RecordConstructorArgs.__init__(self, path=path, gif=gif, gif_fps=gif_fps)
         super().__init__(env)
         self.root = Path(path)
         self.root.mkdir(parents=True, exist_ok=True)

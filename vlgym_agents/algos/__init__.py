@@ -1,15 +1,26 @@
-"""Learning rules as loss functions over a batch of stored steps: VL-DAC, and the RL4VLM and LOOP baselines.
+"""Learning rules: VL-DAC, and the RL4VLM and LOOP baselines, each a :class:`~vlgym_agents.algos.rule.Rule`
+(critic or not, advantages, token masks, loss, metrics) registered by name in
+:mod:`vlgym_agents.algos.registry`. See docs/baselines.md for the equations side by side and
+docs/new_algorithm.md to add a rule.
 
-Each rule is a settings model (with class-level flags the trainer reads: ``uses_critic``,
-``value_gradient_to_backbone``, ``warmup_updates``, ``kl_beta``) and a loss ``(StepBatch, settings, warmup=)``;
-``LOSSES`` maps ``algo.name`` to the loss. See docs/baselines.md for the equations side by side.
+The names below are loaded on first use, so that importing the registry or the settings (as reading a config
+does) imports no torch.
 """
 
-from vlgym_agents.algos.loop import EpisodeGroups, LOOPSettings, leave_one_out, loop_loss
-from vlgym_agents.algos.rl4vlm import RL4VLMSettings, action_token_mask, rl4vlm_loss
-from vlgym_agents.algos.vldac import StepBatch, VLDACSettings, normalize_advantages, vldac_loss
+from importlib import import_module
 
-LOSSES = {"vldac": vldac_loss, "rl4vlm": rl4vlm_loss, "loop": loop_loss}
+_HOMES = {
+    "StepBatch": "batch", "Rule": "rule", "make_rule": "rule", "register_rule": "registry",
+    "rule_settings": "registry", "VLDACSettings": "settings", "RL4VLMSettings": "settings",
+    "LOOPSettings": "settings", "VLDAC": "vldac", "vldac_loss": "vldac", "normalize_advantages": "vldac",
+    "RL4VLM": "rl4vlm", "rl4vlm_loss": "rl4vlm", "action_token_mask": "rl4vlm", "LOOP": "loop",
+    "EpisodeGroups": "loop", "leave_one_out": "loop", "loop_loss": "loop",
+}
 
-__all__ = ["LOSSES", "EpisodeGroups", "LOOPSettings", "RL4VLMSettings", "StepBatch", "VLDACSettings",
-           "action_token_mask", "leave_one_out", "loop_loss", "normalize_advantages", "rl4vlm_loss", "vldac_loss"]
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str):
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{_HOMES[name]}"), name)

@@ -18,29 +18,22 @@ episode that can no longer finish (its envs were restarted after a worker died) 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field
 
-from vlgym_agents.algos.vldac import StepBatch, token_ppo_actor
-from vlgym_agents.rollout.collector import Rollout, StepRecord
-
-
-class LOOPSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    uses_critic: ClassVar[bool] = False
-    value_gradient_to_backbone: ClassVar[bool] = False
-    warmup_updates: ClassVar[int] = 0  # no value network to warm up
-
-    group_size: int = Field(4, ge=2, description="K: episodes per task (envs per group)")
-    clip_eps: float = Field(0.1, gt=0, lt=1)
-    kl_beta: float = Field(0.05, ge=0)
+from vlgym_agents.algos.batch import StepBatch
+from vlgym_agents.algos.rule import Rule
+from vlgym_agents.algos.settings import LOOPSettings
+from vlgym_agents.algos.vldac import token_ppo_actor
+from vlgym_agents.rollout.types import Rollout, StepRecord
 
 
 def leave_one_out(returns: Sequence[float]) -> list[float]:
-    """R_i minus the mean of the other returns of the group."""
+    """R_i minus the mean of the other returns of the group.
+
+    >>> leave_one_out([3.0, 1.0, 2.0])
+    [1.5, -1.5, 0.0]
+    """
     k = len(returns)
     if k < 2:
         raise ValueError("a leave-one-out baseline needs at least 2 episodes per group")
@@ -86,3 +79,22 @@ class EpisodeGroups:
     @property
     def pending_steps(self) -> int:
         return sum(len(steps) for episodes in self.pending.values() for steps in episodes.values())
+
+
+class LOOP(Rule):
+    """LOOP: no critic; leave-one-out advantages over groups of K same-seed episodes, which may wait for their
+    group across rollouts (:class:`EpisodeGroups`)."""
+
+    uses_critic = False
+    value_gradient_to_backbone = False
+    loss_function = loop_loss
+
+    def __init__(self, algo):
+        super().__init__(algo)
+        self.groups = EpisodeGroups(self.group_size)
+
+    def advantages(self, rollout: Rollout) -> list[StepRecord]:
+        return self.groups.add(rollout)
+
+    def metrics(self) -> dict[str, float]:
+        return {"pending_steps": self.groups.pending_steps, "dropped_steps": self.groups.dropped_steps}

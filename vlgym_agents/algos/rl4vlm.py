@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import ClassVar
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field
 
-from vlgym_agents.algos.vldac import StepBatch, k3_kl, per_step_mean
+from vlgym_agents.algos.batch import StepBatch
+from vlgym_agents.algos.rule import Rule
+from vlgym_agents.algos.settings import RL4VLMSettings
+from vlgym_agents.algos.vldac import k3_kl, per_step_mean
 
 #: A ratio's log is kept within ±LOG_RATIO_LIMIT before exp, so a far off-policy step gives a finite loss.
 LOG_RATIO_LIMIT = 20.0
@@ -36,21 +37,6 @@ LOG_RATIO_LIMIT = 20.0
 # "action" followed by ':' or '=' as a bare word, for answers with no JSON object (the parser's field form).
 _BARE_FIELD = re.compile(r"""(?<!\w)["']?action["']?\s*[:=]""", re.IGNORECASE)
 _KEY_SEPARATOR = re.compile(r"\s*[:=]")
-
-
-class RL4VLMSettings(BaseModel):
-    """λ (``thought_coef``) and the PPO knobs; the stabilisers default to VL-DAC's, as the VL-DAC paper ran it."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    uses_critic: ClassVar[bool] = True
-    value_gradient_to_backbone: ClassVar[bool] = True
-
-    thought_coef: float = Field(0.5, ge=0, le=1, description="λ: weight of the thought tokens' log-prob")
-    clip_eps: float = Field(0.1, gt=0, lt=1)
-    value_coef: float = Field(0.15, ge=0)
-    kl_beta: float = Field(0.05, ge=0, description="0 for the original RL4VLM (no KL term)")
-    warmup_updates: int = Field(2, ge=0, description="updates that train only the value (0 for the original)")
 
 
 def action_char_start(text: str) -> int | None:
@@ -157,3 +143,14 @@ def rl4vlm_loss(batch: StepBatch, settings: RL4VLMSettings, *, warmup: bool = Fa
             "action_token_fraction": ((mask & action_mask).sum() / mask.sum().clamp(min=1)).item(),
         }
     return loss, stats
+
+
+class RL4VLM(Rule):
+    """RL4VLM: GAE advantages, the value gradient through the backbone, the thought/action token split."""
+
+    uses_critic = True
+    value_gradient_to_backbone = True
+    loss_function = rl4vlm_loss
+
+    def token_masks(self, tokenizer, records) -> list[torch.Tensor]:
+        return [action_token_mask(tokenizer, r.tokens) for r in records]

@@ -8,44 +8,17 @@ For a minibatch of environment steps, each with generated tokens a_t = (a_t^1 ..
     L_value  =  mean_t [ ½ (V(s_t) − R_t)² ]                       (V reads a detached hidden state)
     L        =  L_policy + β L_KL + c_V L_value;   during the value warm-up:  L = c_V L_value
 
-Normalising the advantages over the rollout happens before the loss (see :func:`normalize_advantages`).
+Normalising the advantages over the rollout happens before the loss (see
+:func:`vlgym_agents.algos.batch.normalize_advantages`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar
-
 import torch
-from pydantic import BaseModel, ConfigDict, Field
 
-
-class VLDACSettings(BaseModel):
-    """The paper's knobs (Table 6 defaults)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    uses_critic: ClassVar[bool] = True
-    value_gradient_to_backbone: ClassVar[bool] = False
-
-    clip_eps: float = Field(0.1, gt=0, lt=1)
-    value_coef: float = Field(0.15, ge=0)
-    kl_beta: float = Field(0.05, ge=0)
-    warmup_updates: int = Field(2, ge=0, description="updates that train only the value head")
-
-
-@dataclass
-class StepBatch:
-    """What the loss needs about a minibatch of B steps with up to T generated tokens each."""
-
-    log_probs: torch.Tensor  # (B, T) under the current policy (with gradients)
-    old_log_probs: torch.Tensor  # (B, T) at collection time
-    ref_log_probs: torch.Tensor  # (B, T) under the frozen reference
-    token_mask: torch.Tensor  # (B, T) bool: real generated tokens
-    advantages: torch.Tensor  # (B,) step-level GAE advantages (already normalised if configured)
-    values: torch.Tensor  # (B,) current value predictions (with gradients on the head)
-    returns: torch.Tensor  # (B,) GAE returns
-    action_mask: torch.Tensor | None = None  # (B, T) bool: the answer's action tokens (RL4VLM's split only)
+from vlgym_agents.algos.batch import StepBatch
+from vlgym_agents.algos.rule import Rule
+from vlgym_agents.algos.settings import VLDACSettings
 
 
 def per_step_mean(per_token: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -94,8 +67,9 @@ def vldac_loss(batch: StepBatch, settings: VLDACSettings, *, warmup: bool = Fals
     return loss, {"loss": loss.item(), "value_loss": value_loss.item(), **stats}
 
 
-def normalize_advantages(advantages: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
-    """Zero mean, unit variance over the rollout (a single step keeps its centred value of 0)."""
-    if advantages.numel() < 2:
-        return advantages - advantages.mean()
-    return (advantages - advantages.mean()) / (advantages.std() + eps)
+class VLDAC(Rule):
+    """VL-DAC: GAE advantages, a critic on a detached hidden state, value warm-up."""
+
+    uses_critic = True
+    value_gradient_to_backbone = False
+    loss_function = vldac_loss

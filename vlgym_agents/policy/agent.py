@@ -16,6 +16,7 @@ import torch
 from vlgym_agents.checkpoint import latest_checkpoint
 from vlgym_agents.config import TrainConfig, load_config
 from vlgym_agents.policy.vlm import VLMPolicy
+from vlgym_agents.runtime import quiet_libraries, setup_torch
 
 
 def resolve_checkpoint(path: str | Path) -> Path:
@@ -30,14 +31,10 @@ def resolve_checkpoint(path: str | Path) -> Path:
 
 
 def policy_from_checkpoint(folder: Path) -> tuple[VLMPolicy, TrainConfig]:
+    """The checkpoint's policy (on the device its run asks for), in eval mode, and its run's config."""
     config = load_config(folder / "config.yaml")
-    if config.run.torch_threads:
-        torch.set_num_threads(config.run.torch_threads)
-    if config.model.lora is None:
-        policy = VLMPolicy(config.model.model_copy(update={"path": str(folder / "model")}))
-    else:
-        policy = VLMPolicy(config.model, adapter=folder / "model")
-    policy.load_value_head(folder)
+    quiet_libraries()
+    policy = VLMPolicy.load(config.model, folder, device=setup_torch(config.run))
     policy.eval()
     return policy, config
 
@@ -55,7 +52,7 @@ class CheckpointAgent:
         torch.manual_seed(0 if seed is None else seed)
 
     def act(self, obs: dict[str, Any], info: dict[str, Any]) -> str:
-        prompt = self.policy.prompt(obs, info, number_actions=self.config.env.number_actions)
+        prompt = self.policy.prompt(obs, info, action_index=self.config.env.number_actions)
         return self.policy.generate(self.policy.encode([prompt]), self.sampling).texts[0]
 
     def describe(self) -> dict[str, Any]:

@@ -12,22 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field
+
+from vlgym_agents.config import Sampling
 
 #: Floor for log-probs of tokens outside a top-k/top-p set: keeps ratios ~0 and losses finite.
 LOG_PROB_FLOOR = -30.0
-
-
-class Sampling(BaseModel):
-    """Decoding parameters. ``top_k=0`` and ``top_p=1`` switch truncation off (plain temperature sampling)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    temperature: float = Field(1.0, gt=0)
-    top_p: float = Field(1.0, gt=0, le=1)
-    top_k: int = Field(0, ge=0)
-    max_new_tokens: int = Field(64, ge=1)
-    do_sample: bool = True
+GREEDY_TOP_K = 50
 
 
 def generation_config(sampling: Sampling, *, eos_token_ids: Sequence[int], pad_token_id: int,
@@ -36,7 +26,10 @@ def generation_config(sampling: Sampling, *, eos_token_ids: Sequence[int], pad_t
     from transformers import GenerationConfig
 
     return GenerationConfig(
-        do_sample=sampling.do_sample, temperature=sampling.temperature, top_k=sampling.top_k, top_p=sampling.top_p,
+        do_sample=sampling.do_sample, temperature=sampling.temperature,
+        # Greedy decoding reads no top-k; transformers' own default (50) there keeps it from warning about ours or
+        # filling in the checkpoint's.
+        top_k=sampling.top_k if sampling.do_sample else GREEDY_TOP_K, top_p=sampling.top_p,
         min_p=None, typical_p=1.0, epsilon_cutoff=0.0, eta_cutoff=0.0, repetition_penalty=1.0,
         no_repeat_ngram_size=0, max_new_tokens=sampling.max_new_tokens, min_new_tokens=0,
         eos_token_id=list(eos_token_ids), pad_token_id=pad_token_id, suppress_tokens=list(suppress_token_ids),

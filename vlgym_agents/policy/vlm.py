@@ -15,43 +15,18 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
 from PIL import Image
-from pydantic import BaseModel, ConfigDict, Field
 
 from vlgym.prompts import build_messages
-from vlgym_agents.policy.sampling import LOG_PROB_FLOOR, Sampling, generation_config, sampling_log_probs
-
-#: The LM's attention and MLP projections (Qwen-VL, Gemma 3: ``language_model``; Idefics3: ``text_model``);
-#: the vision tower's layers use other names, so it stays frozen.
-LM_LINEAR_LAYERS = r".*(language_model|text_model)\..*\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)"
+from vlgym_agents.config import LoraSettings, PolicyConfig, Sampling
+from vlgym_agents.policy.sampling import LOG_PROB_FLOOR, generation_config, sampling_log_probs
 
 #: Input tensors indexed like ``input_ids`` that mark image tokens; generated tokens are text (type 0).
 TOKEN_TYPE_KEYS = ("mm_token_type_ids", "token_type_ids")
-
-
-class LoraSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    r: int = Field(16, ge=1)
-    alpha: float = Field(32, gt=0)
-    dropout: float = Field(0.05, ge=0, lt=1)
-    target_modules: str | list[str] = LM_LINEAR_LAYERS
-
-
-class PolicyConfig(BaseModel):
-    """Which checkpoint, in which precision, with which adapter and value head."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    path: str = Field(description="Hugging Face model id or local folder (model + processor)")
-    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
-    lora: LoraSettings | None = Field(default_factory=LoraSettings)
-    value_head_hidden: list[int] = Field(default_factory=lambda: [1024, 512])
-    attn_implementation: str = "sdpa"
 
 
 @dataclass
@@ -233,6 +208,17 @@ class VLMPolicy(torch.nn.Module):
         self.model.save_pretrained(path / "model")
         self.processor.save_pretrained(path / "model")
         torch.save(self.value_head.state_dict(), path / "value_head.pt")
+
+    @classmethod
+    def load(cls, config: PolicyConfig, path: str | Path, *, device: str | torch.device = "cpu") -> VLMPolicy:
+        """The policy :meth:`save` wrote under ``path`` (e.g. a trainer checkpoint), built as ``config`` says."""
+        path = Path(path)
+        if config.lora is None:  # the folder holds the whole fine-tuned model
+            policy = cls(config.model_copy(update={"path": str(path / "model")}), device=device)
+        else:
+            policy = cls(config, device=device, adapter=path / "model")
+        policy.load_value_head(path)
+        return policy
 
     def load_value_head(self, path: str | Path) -> None:
         self.value_head.load_state_dict(torch.load(Path(path) / "value_head.pt", map_location=self.device))

@@ -11,7 +11,8 @@ checkpoint can store the cursor. With ``group_size`` K > 1 (LOOP), envs gK..gK+K
 the same episodes: the group's n-th episode has one seed for all K envs, taken from the cursor when the
 first of them starts it; each env moves on to the group's next episode as soon as its own ends, so no env ever
 waits. Unparseable answers are handled by the env (its invalid-action outcome) and
-counted here; nothing is ever replaced by a random action. A worker process that dies is replaced: the
+counted (the env's ``parse_failure``: names no action; the rollout's ``format_failures``: not the prompt's
+JSON format); nothing is ever replaced by a random action. A worker process that dies is replaced: the
 vector env is rebuilt, the cut episodes end as truncations, and training goes on.
 """
 
@@ -19,91 +20,29 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import torch
 from gymnasium.vector import AutoresetMode
-from pydantic import BaseModel, ConfigDict, Field
 
 from vlgym.core.parsing import extract_candidate
+from vlgym.eval import EpisodeResult
 from vlgym.vector import EnvFactory, WorkerDiedError, make_vector_env
-from vlgym_agents.policy.sampling import Sampling
+from vlgym_agents.config import EnvSettings, Sampling
 from vlgym_agents.policy.vlm import Generation, Prompt, VLMPolicy
+from vlgym_agents.rollout.types import Rollout, StepRecord
 
 log = logging.getLogger(__name__)
 
 
-class EnvSettings(BaseModel):
-    """Which environment, how many copies, and where episode seeds start."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    id: str
-    kwargs: dict[str, Any] = Field(default_factory=dict)
-    num_envs: int = Field(8, ge=1)
-    history: int = Field(0, ge=0, description="k > 0: show the last k frames (vlgym.wrappers.History)")
-    vector: Literal["async", "sync"] = "async"
-    seed_start: int = Field(0, ge=0)
-    number_actions: bool = False
-
-
-@dataclass
-class StepRecord:
-    """One environment step as the update needs it."""
-
-    prompt: Prompt
-    tokens: torch.Tensor  # (n,) generated ids up to and including end-of-turn
-    old_log_probs: torch.Tensor  # (n,)
-    ref_log_probs: torch.Tensor  # (n,)
-    value: float
-    reward: float = 0.0
-    terminated: bool = False
-    truncated: bool = False
-    final_value: float = 0.0  # V(final observation) when truncated
-    seed: int = -1  # the episode's seed (with groups: shared by the group's K episodes)
-    advantage: float = 0.0
-    ret: float = 0.0
-
-
-@dataclass
-class Episode:
-    seed: int
-    ret: float = 0.0
-    length: int = 0
-    parse_failures: int = 0
-    invalid_actions: int = 0
-    success: bool = False
-    score: float = 0.0
-
-    def add_step(self, info: dict[str, Any], reward: float, answer: str) -> None:
-        """Count one step: its reward, whether the env rejected the answer, whether it was well-formed."""
-        self.ret += reward
-        self.length += 1
-        self.invalid_actions += not info.get("action_valid", True)
-        self.parse_failures += not is_well_formed(answer)
-
-    def finish(self, info: dict[str, Any]) -> None:
-        """Take the task metric from the last step's info."""
-        self.success, self.score = bool(info.get("success", False)), float(info.get("score", 0.0))
-
-
-@dataclass
-class Rollout:
-    """T consecutive steps of each env (``steps[i]``), V of the observation after each stream, finished episodes."""
-
-    steps: list[list[StepRecord]]
-    last_values: list[float]
-    episodes: list[Episode] = field(default_factory=list)
-    generated_tokens: int = 0
-    worker_restarts: int = 0
-    open_seeds: set[int] = field(default_factory=set)  # group episodes some env has still to finish
-
-
 def is_well_formed(answer: str) -> bool:
-    """The answer is a JSON object with an ``action`` field (the prompt's format), valid action or not."""
+    """The answer is a JSON object with an ``action`` field (the prompt's format), valid action or not.
+
+    >>> is_well_formed('{"thoughts": "", "action": "+"}'), is_well_formed("+")
+    (True, False)
+    """
     return extract_candidate(answer)[1] == "json"
 
 
@@ -144,7 +83,7 @@ class Collector:
         self.envs: gym.vector.VectorEnv | None = None
         self.obs: list[dict[str, Any]] = []
         self.infos: list[dict[str, Any]] = []
-        self.episodes: list[Episode] = []
+        self.episodes: list[EpisodeResult] = []
 
     # -- env management ------------------------------------------------------------------------------------
     def _make_envs(self) -> gym.vector.VectorEnv:
@@ -171,7 +110,7 @@ class Collector:
         obs_list, info_list = split_obs(obs, n), split_infos(infos, n)
         for i in which:
             self.obs[i], self.infos[i] = obs_list[i], info_list[i]
-            self.episodes[i] = Episode(seed=seeds[i])
+            self.episodes[i] = EpisodeResult(seed=seeds[i])
 
     def _episode_seed(self, i: int) -> int:
         """The seed of env ``i``'s next episode: a fresh one, or its group's (see the module docstring)."""
@@ -199,7 +138,7 @@ class Collector:
         self.envs = self._make_envs()
         n = self.settings.num_envs
         self.obs, self.infos = [{} for _ in range(n)], [{} for _ in range(n)]
-        self.episodes = [Episode(seed=-1) for _ in range(n)]
+        self.episodes = [EpisodeResult(seed=-1) for _ in range(n)]
         self.group_episode, self.group_seeds = [0] * n, {}
         self._reset(range(n))
 
@@ -211,7 +150,7 @@ class Collector:
     # -- acting ----------------------------------------------------------------------------------------------
     def prompts(self, indices: Sequence[int] | None = None) -> list[Prompt]:
         indices = range(self.settings.num_envs) if indices is None else indices
-        return [self.policy.prompt(self.obs[i], self.infos[i], number_actions=self.settings.number_actions)
+        return [self.policy.prompt(self.obs[i], self.infos[i], action_index=self.settings.number_actions)
                 for i in indices]
 
     @torch.no_grad()
@@ -264,7 +203,8 @@ class Collector:
             rollout.steps[i].append(record)
             records.append(record)
             self.obs[i], self.infos[i] = obs_list[i], info_list[i]
-            self.episodes[i].add_step(info_list[i], record.reward, generation.texts[i])
+            self.episodes[i].add_step(record.reward, info_list[i])
+            rollout.format_failures += not is_well_formed(generation.texts[i])
         truncated_now = [i for i in range(n) if records[i].truncated]
         if truncated_now:  # bootstrap from the value of the observation the time limit cut the episode at
             final_values = policy.values(policy.encode(self.prompts(truncated_now)))

@@ -1,7 +1,9 @@
 """Play a policy on a fixed list of seeds, one episode per seed, generating for all running episodes at once.
 
-Used for the held-out evaluation at the end of training, the warm start's readiness checks, and the
-``checkpoint:`` agent of ``vlgym eval``. Envs live in this process so finished ones simply stop: the result
+Used for the held-out evaluation at the end of training, the warm start's readiness checks, the quickstart and
+the comparison script. Episodes are :class:`vlgym.eval.EpisodeResult` and summaries :func:`vlgym.eval.summarize`,
+the same as ``vlgym eval``'s; only the loop differs, because it batches generation over many envs (``vlgym
+eval`` plays one agent call at a time). Envs live in this process so finished ones simply stop: the result
 depends only on the seeds, the checkpoint and the decoding parameters.
 """
 
@@ -9,14 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
 import torch
 
-from vlgym.eval import wilson_interval
-from vlgym_agents.policy.sampling import Sampling
-from vlgym_agents.policy.vlm import VLMPolicy
-from vlgym_agents.rollout.collector import EnvSettings, Episode
+from vlgym.eval import EpisodeResult, summarize
+from vlgym_agents.config import EnvSettings, Sampling
+
+if TYPE_CHECKING:
+    from vlgym_agents.config import TrainConfig
+    from vlgym_agents.policy.vlm import VLMPolicy
 
 
 def make_env(settings: EnvSettings) -> gym.Env:
@@ -27,32 +32,33 @@ def make_env(settings: EnvSettings) -> gym.Env:
 
 @torch.no_grad()
 def play_episodes(policy: VLMPolicy, settings: EnvSettings, seeds: Sequence[int], sampling: Sampling, *,
-                  batch_size: int = 8, generator_seed: int = 0, record_dir: str | Path | None = None) -> list[Episode]:
+                  batch_size: int = 8, generator_seed: int = 0,
+                  record_dir: str | Path | None = None) -> list[EpisodeResult]:
     """One episode per seed (in order), ``batch_size`` at a time; sampling is seeded by ``generator_seed``.
 
     ``record_dir``: save every episode with :class:`vlgym.wrappers.RecordEpisode` (frames, steps, GIF).
     """
     torch.manual_seed(generator_seed)
     pending = list(seeds)[::-1]
-    slots: list[tuple[gym.Env, Episode, dict, dict] | None] = []
+    slots: list[tuple[gym.Env, EpisodeResult, dict, dict] | None] = []
     envs = [make_env(settings) for _ in range(min(batch_size, len(pending)))]
     if record_dir is not None:
         from vlgym.wrappers import RecordEpisode
 
         envs = [RecordEpisode(env, Path(record_dir) / f"env_{i}") for i, env in enumerate(envs)]
-    finished: dict[int, Episode] = {}
+    finished: dict[int, EpisodeResult] = {}
     try:
         for env in envs:
             slots.append(_start(env, pending.pop()) if pending else None)
         while any(slots):
             active = [i for i, slot in enumerate(slots) if slot is not None]
-            prompts = [policy.prompt(slots[i][2], slots[i][3], number_actions=settings.number_actions)
+            prompts = [policy.prompt(slots[i][2], slots[i][3], action_index=settings.number_actions)
                        for i in active]
             answers = policy.generate(policy.encode(prompts), sampling).texts
             for i, answer in zip(active, answers, strict=True):
                 env, episode, _, _ = slots[i]
                 obs, reward, terminated, truncated, info = env.step(answer)
-                episode.add_step(info, float(reward), answer)
+                episode.add_step(float(reward), info)
                 slots[i] = (env, episode, obs, info)
                 if terminated or truncated:
                     episode.finish(info)
@@ -66,19 +72,15 @@ def play_episodes(policy: VLMPolicy, settings: EnvSettings, seeds: Sequence[int]
 
 def _start(env: gym.Env, seed: int):
     obs, info = env.reset(seed=seed)
-    return env, Episode(seed=seed), obs, info
+    return env, EpisodeResult(seed), obs, info
 
 
-def summarize(episodes: Sequence[Episode]) -> dict[str, float]:
-    """Success rate with its 95% Wilson interval, mean score/return/length, answer-format failure rate."""
-    n = max(1, len(episodes))
-    successes = sum(e.success for e in episodes)
-    steps = max(1, sum(e.length for e in episodes))
-    low, high = wilson_interval(successes, len(episodes))
-    return {
-        "episodes": len(episodes), "success_rate": successes / n, "success_ci95": [low, high],
-        "mean_score": sum(e.score for e in episodes) / n, "mean_return": sum(e.ret for e in episodes) / n,
-        "mean_length": sum(e.length for e in episodes) / n,
-        "invalid_action_rate": sum(e.invalid_actions for e in episodes) / steps,
-        "parse_failure_rate": sum(e.parse_failures for e in episodes) / steps,
-    }
+def held_out_seeds(config: TrainConfig) -> list[int]:
+    return list(range(config.eval.seed_start, config.eval.seed_start + config.eval.episodes))
+
+
+def evaluate_greedy_and_sampled(policy: VLMPolicy, config: TrainConfig) -> dict[str, dict[str, Any]]:
+    """Held-out summaries (``config.eval``'s seeds) with greedy decoding and with the training sampler."""
+    return {name: summarize(play_episodes(policy, config.env, held_out_seeds(config), sampling,
+                                          batch_size=config.eval.num_envs))
+            for name, sampling in (("greedy", config.eval.sampling), ("sampled", config.sampling))}

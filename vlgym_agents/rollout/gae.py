@@ -15,7 +15,12 @@ silently drops such a penalty.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from vlgym_agents.rollout.types import Rollout, StepRecord
 
 
 def gae(rewards: np.ndarray, values: np.ndarray, terminated: np.ndarray, truncated: np.ndarray,
@@ -24,6 +29,11 @@ def gae(rewards: np.ndarray, values: np.ndarray, terminated: np.ndarray, truncat
 
     ``final_values[t]`` is read only where ``truncated[t]``; ``last_value`` is V(s_T), the observation after the
     last stored step (the episode continues into the next rollout).
+
+    >>> advantages, returns = gae(np.array([0.0, 1.0]), np.array([0.5, 0.5]), np.array([False, True]),
+    ...                           np.array([False, False]), np.zeros(2), 0.0, gamma=1.0, lam=1.0)
+    >>> advantages.tolist(), returns.tolist()
+    ([0.5, 0.5], [1.0, 1.0])
     """
     steps = len(rewards)
     advantages = np.zeros(steps, dtype=np.float64)
@@ -39,3 +49,18 @@ def gae(rewards: np.ndarray, values: np.ndarray, terminated: np.ndarray, truncat
         advantages[t] = next_advantage = delta + gamma * lam * next_advantage
         next_value = values[t]
     return advantages, advantages + np.asarray(values, dtype=np.float64)
+
+
+def assign_advantages(rollout: Rollout, gamma: float, lam: float) -> list[StepRecord]:
+    """GAE per env stream of a rollout: sets each record's ``advantage`` and ``ret``; returns them all, flattened."""
+    records = []
+    for stream, last_value in zip(rollout.steps, rollout.last_values, strict=True):
+        if not stream:
+            continue
+        advantages, returns = gae(np.array([r.reward for r in stream]), np.array([r.value for r in stream]),
+                                  np.array([r.terminated for r in stream]), np.array([r.truncated for r in stream]),
+                                  np.array([r.final_value for r in stream]), last_value, gamma=gamma, lam=lam)
+        for record, advantage, ret in zip(stream, advantages, returns, strict=True):
+            record.advantage, record.ret = float(advantage), float(ret)
+        records += stream
+    return records

@@ -45,10 +45,14 @@ def test_search_away_from_the_search_page_is_invalid_and_changes_nothing(env):
     assert after["available_actions"] == info["available_actions"]
 
 
-def test_empty_search_is_invalid(env):
+def test_blank_search_runs_and_empty_search_is_invalid(env):
+    """As the original: ``search[ ]`` runs (keywords ["", ""]); ``search[]`` is no action."""
     env.reset(seed=0)
-    _, _, _, _, info = env.step("search[   ]")
+    _, _, _, _, info = env.step("search[]")
     assert info["action_valid"] is False and info["page"] == "search"
+    _, _, _, _, info = env.step("search[   ]")
+    assert info["action_valid"] is True and info["page"] == "results"
+    assert info["url"].endswith("/search_results/vlgym/+/1")
 
 
 def test_contains_matching_finds_a_search_in_prose():
@@ -149,7 +153,9 @@ def test_observation_modes(mode):
     if mode == "url":
         assert obs["text"] == "http://127.0.0.1:3000/vlgym"
     else:
-        assert obs["text"].startswith("WebShop\nInstruction:\n") and obs["text"].endswith("[button] Search [button_]\n")
+        # The original's search page writes "Instruction: " with a space (issue 11).
+        assert obs["text"].startswith("WebShop\nInstruction: \n")
+        assert obs["text"].endswith("[button] Search [button_]\n")
     env.close()
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
+import socket
 import tempfile
 import threading
 
@@ -15,15 +17,23 @@ from vlgym.envs.webshop.browser import start_chromium, stop_chromium
 from vlgym.envs.webshop.server import make_server
 
 
-@pytest.fixture(scope="module")
-def server():
-    server = make_server(port=0, seed=0, num_products=300)
+@contextlib.contextmanager
+def serving(**kwargs):
+    server = make_server(port=0, seed=0, num_products=300, **kwargs)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    server.RequestHandlerClass.shop.env.close()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        server.RequestHandlerClass.shop.env.close()
+
+
+@pytest.fixture(scope="module")
+def server():
+    with serving() as server:
+        yield server
 
 
 def get(server, path):
@@ -59,6 +69,32 @@ def test_a_script_in_a_search_is_escaped(server):
     assert "<title>WebShop: &lt;script&gt;alert(1)&lt;/script&gt;</title>" in page
     assert "<script>" not in page
     get(server, "/click/back%20to%20search")
+
+
+def silent_clients(server) -> list[socket.socket]:
+    """A client that connected and sent nothing, and one that sent half a request."""
+    idle = socket.create_connection(server.server_address[:2])
+    half = socket.create_connection(server.server_address[:2])
+    half.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+    return [idle, half]
+
+
+def test_silent_connections_hold_up_no_one(server):
+    clients = silent_clients(server)  # open for the whole test, far within the server's 30 s timeout
+    try:
+        for path in ("/", "/new", "/"):
+            assert get(server, path)[0] in (200, 303)  # would wait for the silent clients (timeout: 10 s)
+    finally:
+        for client in clients:
+            client.close()
+
+
+def test_a_silent_connection_is_dropped_after_the_timeout():
+    with serving(timeout=0.5) as server:
+        for client in silent_clients(server):
+            client.settimeout(10)
+            assert client.recv(1024) == b""  # closed by the server
+            client.close()
 
 
 def load_next_page(driver, element) -> None:

@@ -132,7 +132,9 @@ def test_back_to_search_resets_the_session(site):
 
 def test_validity(site):
     assert site.is_valid("search[anything at all]")
-    assert not site.is_valid("search[   ]") and not site.is_valid("click[next >]")
+    # A blank query runs, as in the original (issue 11); an empty one and a blank click target do not.
+    assert site.is_valid("search[   ]") and not site.is_valid("search[]") and not site.is_valid("click[ ]")
+    assert not site.is_valid("click[next >]")
     site.step("search[running shoes]")
     assert not site.is_valid("search[shoes]")  # only the search page has a search bar
     assert site.is_valid("click[next >]") and not site.is_valid("click[< prev]")
@@ -152,7 +154,9 @@ def test_attributes_button_with_show_attributes():
     s.step("search[running shoes]")
     page = s.step(f"click[{target.asin.lower()}]")
     assert "attributes" in page.clickables
-    assert simple_text(s.step("click[attributes]")).endswith("< Prev [SEP] non slip [SEP] memory foam")
+    # Then the product's category, query and breadcrumb, as on the original's attributes page (issue 11).
+    assert simple_text(s.step("click[attributes]")).endswith(
+        f"< Prev [SEP] non slip [SEP] memory foam [SEP] fashion [SEP] running shoes [SEP] {target.product_category}")
 
 
 class _VisibleText(HTMLParser):

@@ -15,7 +15,6 @@ from vlgym.envs.alfworld.world import World, goal_conditions
 RewardMode = Literal["sparse", "rl4vlm", "vl-dac"]
 #: Reward for winning, per reward mode (the shaped modes add the goal-condition score every valid step).
 WIN_REWARD = {"sparse": 1.0, "rl4vlm": 50.0, "vl-dac": 1.0}
-DEFAULT_STEP_LIMIT = 50
 GOAL_MARKER = "Your task is to: "
 #: Games already played to the goal in this process, by source and problem text.
 _CHECKED: set[tuple[str, int]] = set()
@@ -107,6 +106,7 @@ class ALFWorldEnv(VLGymEnv):
     """
 
     default_invalid_action_penalty = 0.0
+    default_max_episode_steps = 50
 
     def __init__(self, *, source: str = "generated", split: str = "train", task_types=None, data_dir=None,
                  game_files=None, reward: RewardMode = "sparse", check_solvable: bool = True,
@@ -126,7 +126,7 @@ class ALFWorldEnv(VLGymEnv):
         self._feedback = self._goal = ""
 
     # ------------------------------------------------------------------------------------------- episodes
-    def _game_reset(self, options):
+    def _game_reset(self, seed, options):
         from vlgym.envs.alfworld.engine import Engine
         from vlgym.envs.alfworld.render import MapRenderer
 
@@ -183,9 +183,6 @@ class ALFWorldEnv(VLGymEnv):
         if self.reward_mode != "sparse":
             reward += self._game_score()
         return Transition(reward, terminated=won, feedback=self._feedback)
-
-    def _game_step_limit(self):
-        return DEFAULT_STEP_LIMIT if self.max_episode_steps is None else None
 
     # ------------------------------------------------------------------------------------- presentation
     def _game_image(self):

@@ -13,14 +13,13 @@ import random
 
 from gymnasium.utils import seeding
 
-from vlgym.bench import Stepper
 from vlgym.envs.alfworld.engine import raw_engine
 
 
 class RawALFWorldStepper:
-    def __init__(self, ours: Stepper, seed: int = 0):
+    def __init__(self, ours, seed: int = 0):
         env = ours.env.unwrapped
-        self.games, self.limit = env.games, env.max_episode_steps or env._game_step_limit()
+        self.games, self.limit = env.games, env.max_episode_steps
         self.image_shape = ours.image_shape
         self.engine = raw_engine()
         self.seed = seed

@@ -42,6 +42,11 @@ def basic_strategy(player: list[Card], dealer_up: Card) -> str:
     return "hit"
 
 
+def card_width(height: int, width: int) -> int:
+    """Card width on the table: 70 px at 300x300, the original's size."""
+    return int(min(width * 0.24, height * 0.33 * 5 / 7))
+
+
 @lru_cache(maxsize=4)
 def _felt(height: int, width: int) -> np.ndarray:
     image = Image.new("RGB", (width, height), deck.FELT)
@@ -60,7 +65,8 @@ class BlackjackEnv(VLGymEnv):
     The dealer shows one card face up and one face down; the player sees their two cards and decides to
     ``hit`` (take a card) or ``stand``. Cards come from an infinite deck. After the player stands, the
     dealer draws until reaching 17 or more (standing on soft 17). Rules and rewards are gymnasium's
-    ``Blackjack-v1`` (Sutton & Barto, Example 5.1), as in RL4VLM's ``gym_cards/Blackjack-v0``.
+    ``Blackjack-v1`` (Sutton & Barto, Example 5.1), as in RL4VLM's ``gym_cards/Blackjack-v0`` (the
+    ``gym-cards`` package at RL4VLM's last commit).
 
     ## Observation
     ``image``: the dealer's row (up card and a card back; the whole hand once the episode ends) and the
@@ -84,14 +90,21 @@ class BlackjackEnv(VLGymEnv):
     ``image_size`` (default 300) and the common arguments.
 
     ## Differences from RL4VLM
+    * ``natural`` and ``sab`` work as in gymnasium. In the original (``gym-cards`` at RL4VLM's last commit)
+      they have no effect: its ``is_natural`` compares the sorted list of ``(value, face, suit)`` card
+      tuples with ``[1, 10]``, which is never equal, so a winning natural pays +1 with ``natural=True``,
+      and with ``sab=True`` a natural is scored by totals like any hand (0 against a dealer's 21, where
+      this env pays +1).
     * Text actions instead of ``Discrete(2)`` (``DiscreteActions`` restores 0 = stand, 1 = hit).
-    * Cards are drawn by our code, and the dealer's hidden card is revealed when the episode ends.
+    * Cards are drawn by our code, and the dealer's hidden card is revealed when the episode ends. Card values
+      have the original's distribution; a value-10 card shows as 10, J, Q or K (the original shows J, Q, K).
 
     ## Version History
     * v0: initial release.
     """
 
     action_vocabulary = ("stand", "hit")
+    default_max_episode_steps = 20
 
     def __init__(self, *, natural: bool = False, sab: bool = False, state_in_text: bool = False,
                  image_size=300, **kwargs: Any):
@@ -105,7 +118,7 @@ class BlackjackEnv(VLGymEnv):
         rng = self.np_random
         return Card(int(rng.integers(1, 14)), deck.SUITS[int(rng.integers(4))])
 
-    def _game_reset(self, options):
+    def _game_reset(self, seed, options):
         self.dealer = [self._draw_card(), self._draw_card()]
         self.player = [self._draw_card(), self._draw_card()]
         self.outcome = None
@@ -139,7 +152,7 @@ class BlackjackEnv(VLGymEnv):
     def _game_image(self):
         width, height = self.image_width, self.image_height
         canvas = _felt(height, width).copy()
-        card_w = int(min(width * 0.2, height * 0.3 * 5 / 7))
+        card_w = card_width(height, width)
         gap = max(2, card_w // 12)
         over = self.outcome is not None
         # During play the dealer's second card is face down (None draws the back).

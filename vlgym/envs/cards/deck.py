@@ -97,6 +97,41 @@ _PIPS: dict[int, list[tuple[float, float]]] = {
 }
 
 
+# Corner index layout, in fractions of the card's width (x) and height (y): the rank sits above the suit in a
+# column left of the pips, and the two never share a pixel row, so a rank reads the same in every suit.
+_INDEX_X, _INDEX_W = 0.04, 0.25
+_RANK_TOP, _RANK_H = 0.035, 0.17
+_SUIT_GAP, _SUIT_H = 0.03, 0.1
+#: The top-left corner index region (x1, y1) as fractions of the card; the bottom-right one is its half-turn.
+INDEX_BOX = (_INDEX_X + _INDEX_W + 0.04, _RANK_TOP + _RANK_H + _SUIT_GAP + _SUIT_H + 0.04)
+
+
+def _rank_glyph(label: str, height: int, max_width: int) -> Image.Image:
+    """``label`` as an alpha mask exactly ``height`` pixels tall, squeezed sideways to ``max_width`` if wider
+    (so "10" fits the index column, as on real cards)."""
+    size = height * 2
+    layer = Image.new("L", (size * len(label), size * 2), 0)
+    drawing.text(ImageDraw.Draw(layer), (size // 4, size // 4), label, size, 255, bold=True)
+    glyph = layer.crop(layer.getbbox())
+    width = max(1, round(glyph.width * height / glyph.height))
+    return glyph.resize((min(width, max_width), height), Image.Resampling.LANCZOS)
+
+
+def index_layers(card: Card, width: int) -> tuple[Image.Image, Image.Image]:
+    """The top-left corner index of ``card``'s face at ``width``, at 4x resolution: alpha masks of the
+    rank and of the suit, each covering :data:`INDEX_BOX`."""
+    w, h = width * _SCALE, card_height(width) * _SCALE
+    box = (round(w * INDEX_BOX[0]), round(h * INDEX_BOX[1]))
+    rank, suit = Image.new("L", box, 0), Image.new("L", box, 0)
+    glyph = _rank_glyph(card.label, round(h * _RANK_H), round(w * _INDEX_W))
+    centre = w * (_INDEX_X + _INDEX_W / 2)
+    rank.paste(glyph, (round(centre - glyph.width / 2), round(h * _RANK_TOP)))
+    suit_h = h * _SUIT_H
+    suit_y = h * (_RANK_TOP + _RANK_H + _SUIT_GAP) + suit_h / 2
+    _suit_shape(ImageDraw.Draw(suit), card.suit, centre, suit_y, suit_h, 255)
+    return rank, suit
+
+
 @lru_cache(maxsize=512)
 def card_face(card: Card, width: int) -> Image.Image:
     """The face of ``card`` at ``width`` pixels (height from the 5:7 ratio)."""
@@ -106,25 +141,21 @@ def card_face(card: Card, width: int) -> Image.Image:
     color = RED if card.suit in "HD" else BLACK
     draw.rounded_rectangle((0, 0, w - 1, h - 1), radius=w * 0.08, fill="white", outline=(150, 150, 150),
                            width=max(2, w // 60))
-    # Corner indices: a large rank and a suit under it, top-left and (rotated) bottom-right.
-    index = Image.new("RGBA", (int(w * 0.24), int(h * 0.3)), (0, 0, 0, 0))
-    index_draw = ImageDraw.Draw(index)
-    rank_size = int(w * (0.2 if card.rank == 10 else 0.25))
-    drawing.text(index_draw, (index.width / 2, h * 0.02), card.label, rank_size, color, anchor="ma", bold=True)
-    _suit_shape(index_draw, card.suit, index.width / 2, h * 0.22, w * 0.14, color)
-    image.alpha_composite(index, (int(w * 0.02), int(h * 0.02)))
-    image.alpha_composite(index.rotate(180), (int(w * 0.98 - index.width), int(h * 0.98 - index.height)))
-    # Centre: pips for number cards, a framed portrait-style panel for face cards.
-    left, top, right, bottom = w * 0.32, h * 0.14, w * 0.68, h * 0.86
+    ink = Image.new("RGBA", (w, h), (*color, 255))
+    for layer in index_layers(card, width):
+        image.paste(ink.crop((0, 0, *layer.size)), (0, 0), layer)
+        image.paste(ink.crop((0, 0, *layer.size)), (w - layer.width, h - layer.height), layer.rotate(180))
+    # Centre, clear of the index columns: pips for number cards, a framed panel for face cards.
+    left, top, right, bottom = w * 0.36, h * 0.12, w * 0.64, h * 0.88
     if card.rank in RANK_NAMES and card.rank != 1:
-        draw.rectangle((w * 0.28, h * 0.2, w * 0.72, h * 0.8), fill=(245, 214, 110), outline=color,
+        draw.rectangle((w * 0.33, h * 0.16, w * 0.67, h * 0.84), fill=(245, 214, 110), outline=color,
                        width=max(2, w // 40))
-        drawing.text(draw, (w / 2, h * 0.45), card.label, int(w * 0.36), color, anchor="mm", bold=True)
-        _suit_shape(draw, card.suit, w / 2, h * 0.7, w * 0.16, color)
+        drawing.text(draw, (w / 2, h * 0.42), card.label, int(w * 0.3), color, anchor="mm", bold=True)
+        _suit_shape(draw, card.suit, w / 2, h * 0.66, w * 0.16, color)
     elif card.rank == 1:
-        _suit_shape(draw, card.suit, w / 2, h / 2, w * 0.42, color)
+        _suit_shape(draw, card.suit, w / 2, h / 2, w * 0.36, color)
     else:
-        pip = w * (0.15 if card.rank <= 8 else 0.13)
+        pip = w * (0.14 if card.rank <= 8 else 0.12)
         for px, py in _PIPS[card.rank]:
             _suit_shape(draw, card.suit, left + px * (right - left), top + py * (bottom - top), pip, color)
     return image.resize((width, card_height(width)), Image.Resampling.LANCZOS)
@@ -158,3 +189,18 @@ def card_back(width: int) -> Image.Image:
     ImageDraw.Draw(mask).rounded_rectangle((0, 0, w - 1, h - 1), radius=w * 0.08, fill=255)
     image.putalpha(mask)
     return image.resize((width, card_height(width)), Image.Resampling.LANCZOS)
+
+
+def contact_sheet(width: int = 70) -> Image.Image:
+    """All 52 faces at ``width`` (70 px: a card at the default 300x300), a suit per row, on the felt.
+
+    >>> contact_sheet(40).size
+    (576, 244)
+    """
+    gap, height = 4, card_height(width)
+    sheet = Image.new("RGB", (13 * (width + gap) + gap, 4 * (height + gap) + gap), FELT)
+    for row, suit in enumerate(SUITS):
+        for column, rank in enumerate(range(1, 14)):
+            face = card_face(Card(rank, suit), width)
+            sheet.paste(face, (gap + column * (width + gap), gap + row * (height + gap)), face)
+    return sheet

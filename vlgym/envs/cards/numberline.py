@@ -13,6 +13,8 @@ from vlgym.core.base import Transition, VLGymEnv
 
 TARGET_COLOR = (200, 30, 40)
 CURRENT_COLOR = (25, 80, 200)
+#: How reset draws (target, start): the original's procedure, or uniformly over all pairs that differ.
+START_DISTRIBUTIONS = ("original", "uniform")
 
 
 @lru_cache(maxsize=1024)
@@ -49,7 +51,8 @@ class NumberLineEnv(VLGymEnv):
     ## Description
     A number line from 0 to ``max_position`` shows a target (red triangle, "Target: t") and the current
     number (blue disc, "Current: c"). The agent moves the current number by one per step until it equals
-    the target. Rules and rewards are those of RL4VLM's ``gym_cards/NumberLine-v0``.
+    the target. Rules, rewards and the start distribution are those of RL4VLM's ``gym_cards/NumberLine-v0``
+    (the ``gym-cards`` package at RL4VLM's last commit).
 
     ## Observation
     ``image``: (H, W, 3) uint8 picture of the line and both numbers (300x300 by default).
@@ -59,6 +62,13 @@ class NumberLineEnv(VLGymEnv):
     ``"+"`` (add one, up to ``max_position``) and ``"-"`` (subtract one, down to 0). Any model output
     that resolves to one of them (see :mod:`vlgym.core.parsing`) is accepted.
 
+    ## Starting State
+    As the original draws it: the start uniformly from 0..``max_position``, then the target likewise; a
+    target equal to the start becomes ``(target + 1) % max_position``. Start and target therefore always
+    differ, and the targets are not uniform: with ``max_position=5``, target 1 comes 7/36 of the time
+    (19.4%), target 5 5/36 (13.9%), the others 1/6. ``start_distribution="uniform"`` draws the target
+    uniformly and the start uniformly among the other numbers instead.
+
     ## Reward
     +1 when the current number reaches the target; -1 for a move that does not bring it closer (also a
     move against the end of the line); 0 for a move that brings it closer without arriving. An action
@@ -66,15 +76,19 @@ class NumberLineEnv(VLGymEnv):
 
     ## Episode end
     Terminated when current == target (``success``). Truncated after ``2 * max_position`` steps, invalid
-    ones included, as in the original. ``score`` is 1.0 on success, else 0.0.
+    ones included, as in the original (the registered id has no other time limit). ``score`` is 1.0 on
+    success, else 0.0.
 
     ## Arguments
-    ``max_position`` (default 5), ``state_in_text`` (default False), ``image_size`` (default 300), and
-    the common ones of :class:`vlgym.core.base.VLGymEnv`.
+    ``max_position`` (default 5), ``start_distribution`` (``"original"``, default, or ``"uniform"``),
+    ``state_in_text`` (default False), ``image_size`` (default 300), and the common ones of
+    :class:`vlgym.core.base.VLGymEnv`.
 
     ## Differences from RL4VLM
-    * Start and target always differ (the original's docstring promises it; its ``reset`` does not ensure
-      it, so some of its episodes start solved).
+    * With ``max_position=1`` the original's rule maps a collision at 0 to ``(0 + 1) % 1 = 0``, so a
+      quarter of its episodes start on the target; here the target moves to the other end (1).
+    * The original draws from Python's global ``random``, which ``reset(seed=...)`` does not seed; here
+      the env's seeded generator draws, so a seed fixes the episode.
     * The picture adds a drawn number line with markers; the "Target"/"Current" texts are kept.
     * Text actions instead of a ``Discrete(2)`` space (``vlgym.wrappers.DiscreteActions`` restores it,
       with 0 = "-" and 1 = "+" as in the original).
@@ -84,19 +98,32 @@ class NumberLineEnv(VLGymEnv):
     """
 
     action_vocabulary = ("-", "+")
+    default_max_episode_steps = None  # its own rule: 2 * max_position steps (_game_step_limit)
 
-    def __init__(self, *, max_position: int = 5, state_in_text: bool = False, image_size=300, **kwargs: Any):
+    def __init__(self, *, max_position: int = 5, start_distribution: str = "original", state_in_text: bool = False,
+                 image_size=300, **kwargs: Any):
         super().__init__(image_size=image_size, **kwargs)
         if max_position < 1:
             raise ValueError(f"max_position must be >= 1, got {max_position}")
+        if start_distribution not in START_DISTRIBUTIONS:
+            raise ValueError(f"start_distribution must be one of {START_DISTRIBUTIONS}, got {start_distribution!r}")
+        self.start_distribution = start_distribution
         self.max_position = int(max_position)
         self.state_in_text = bool(state_in_text)
         self.target = self.current = 0
 
-    def _game_reset(self, options):
-        self.target = int(self.np_random.integers(0, self.max_position + 1))
-        offset = int(self.np_random.integers(1, self.max_position + 1))
-        self.current = (self.target + offset) % (self.max_position + 1)
+    def _game_reset(self, seed, options):
+        rng, top = self.np_random, self.max_position
+        if self.start_distribution == "uniform":
+            self.target = int(rng.integers(0, top + 1))
+            self.current = (self.target + int(rng.integers(1, top + 1))) % (top + 1)
+            return ""
+        # The original's procedure: start, then target, uniformly; a target equal to the start moves to
+        # (target + 1) % max_position (so target 1 is the most likely one), or, on a line 0-1, to the other end.
+        self.current = int(rng.integers(0, top + 1))
+        self.target = int(rng.integers(0, top + 1))
+        if self.target == self.current:
+            self.target = (self.target + 1) % top if top > 1 else 1 - self.target
         return ""
 
     def _game_actions(self):

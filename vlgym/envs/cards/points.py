@@ -20,12 +20,18 @@ LOSS_REWARD = -1.0
 WHITE = (255, 255, 255)
 
 
+def card_width(height: int, width: int, n_cards: int) -> int:
+    """Width of each of ``n_cards`` laid in a row; narrow margins make four cards 70 px wide at 300x300,
+    as large as the original's."""
+    margin, gap = width * 0.015, width * 0.01
+    return int(min((width - 2 * margin - gap * (n_cards - 1)) / n_cards, height * 0.55 * 5 / 7))
+
+
 @lru_cache(maxsize=256)
 def _table(height: int, width: int, cards: tuple[Card, ...]) -> np.ndarray:
     """The felt with the cards laid out in a row; the formula is drawn on a copy each step."""
     image = Image.new("RGBA", (width, height), (*deck.FELT, 255))
-    margin, gap = width * 0.04, width * 0.03
-    card_w = int(min((width - 2 * margin - gap * (len(cards) - 1)) / len(cards), height * 0.55 * 5 / 7))
+    card_w, gap = card_width(height, width, len(cards)), width * 0.01
     row_w = card_w * len(cards) + gap * (len(cards) - 1)
     x, y = (width - row_w) / 2, (height * 0.72 - deck.card_height(card_w)) / 2
     for card in cards:
@@ -62,7 +68,7 @@ class _PointsGame(VLGymEnv):
     def _card_number(self, card: Card) -> int:
         return card.value
 
-    def _game_reset(self, options):
+    def _game_reset(self, seed, options):
         self.cards = self._deal()
         self.numbers = [self._card_number(c) for c in self.cards]
         self.formula, self.used, self.result, self._won = [], [], None, False
@@ -155,7 +161,8 @@ class EZPointsEnv(_PointsGame):
     ## Description
     Two cards are dealt; build a formula that uses both card numbers once each, with ``+`` and ``*``, that
     equals 12, entering one token per step, then press ``=``. J, Q and K count as 10. Rules, card
-    distribution and rewards are those of RL4VLM's ``gym_cards/EZPoints-v0``.
+    distribution and rewards are those of RL4VLM's ``gym_cards/EZPoints-v0`` (the ``gym-cards`` package at
+    RL4VLM's last commit).
 
     ## Observation
     ``image``: the two cards on a green table and "Formula: ..." under them (300x300 by default).
@@ -197,6 +204,7 @@ class EZPointsEnv(_PointsGame):
     operators = ("+", "*")
     max_formula_length = 5
     action_vocabulary = (*(str(n) for n in range(1, 11)), "+", "*", "=")
+    default_max_episode_steps = 20
 
     def _deal(self):
         rng = self.np_random
@@ -217,7 +225,9 @@ class Points24Env(_PointsGame):
     ## Description
     Four cards are dealt; build a formula that uses every card number once, with ``+ - * /`` and
     brackets, that equals 24, one token per step, then press ``=``. Rules, card distribution and rewards
-    are those of RL4VLM's ``gym_cards/Points24-v0``. About a fifth of the deals have no solution.
+    are those of RL4VLM's ``gym_cards/Points24-v0`` (the ``gym-cards`` package at RL4VLM's last commit).
+    26.9% of the deals have no solution (20.8% with ``treat_face_cards_as_10=False``), exactly: the
+    share of the 13^4 equally likely rank draws.
 
     ## Observation
     ``image``: the four cards on a green table and "Formula: ..." under them (300x300 by default).
@@ -240,7 +250,9 @@ class Points24Env(_PointsGame):
 
     ## Differences from RL4VLM
     As EZPoints: exact arithmetic (the original's float ``eval`` misses solutions such as
-    ``8 / (3 - 8 / 3)``), binary operators only, "formula too long" is a termination.
+    ``8 / (3 - 8 / 3)``), binary operators only, "formula too long" is a termination. Two ``*`` in a row
+    are not a formula here (reward -1); the original's ``eval`` reads them as Python's power, so it pays
+    +10 for ``2 * * 3 * 3 * 1`` (2^3 * 3 * 1 = 24) with the cards 2, 3, 3, 1.
 
     ## Version History
     * v0: initial release.
@@ -250,6 +262,7 @@ class Points24Env(_PointsGame):
     n_cards = 4
     operators = ("+", "-", "*", "/")
     max_formula_length = 20
+    default_max_episode_steps = 40
 
     def __init__(self, *, treat_face_cards_as_10: bool = True, **kwargs: Any):
         self.treat_face_cards_as_10 = bool(treat_face_cards_as_10)

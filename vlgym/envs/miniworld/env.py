@@ -85,6 +85,7 @@ class MiniWorldTaskEnv(VLGymEnv):
             raise ValueError(f"failure_penalty must be >= 0, got {failure_penalty}")
         self.task = TASKS[task]
         self.action_vocabulary = self.task.actions
+        self.default_max_episode_steps = self.task.time_limit
         super().__init__(image_size=image_size, **kwargs)
         self.failure_penalty = float(failure_penalty)
         self.domain_rand = bool(domain_rand)
@@ -94,7 +95,6 @@ class MiniWorldTaskEnv(VLGymEnv):
         self._frame = np.zeros((self.image_height, self.image_width, 3), np.uint8)
         self._frame_handed_out = False
         self._sign_solved = self._success = False
-        self._seed: int | None = None
 
     # --------------------------------------------------------------------------------------- the world
     def _make_world(self):
@@ -114,15 +114,11 @@ class MiniWorldTaskEnv(VLGymEnv):
         self._fixes = fixes
         return world
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        self._seed = seed
-        return super().reset(seed=seed, options=options)
-
-    def _game_reset(self, options):
+    def _game_reset(self, seed, options):
         if self.world is None:
             self.world = self._make_world()
         with self._fixes.gl_call(self.world):
-            obs, _ = self.world.reset(seed=self._seed)
+            obs, _ = self.world.reset(seed=seed)
         self._store_frame(obs)
         self._sign_solved = self._success = False
         return ""

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import random
 
-from vlgym.bench import Stepper
-
 
 class RawMiniWorldStepper:
     """Steps ``ours.env.unwrapped.world`` directly, drawing from the same actions vlgym offers."""
 
-    def __init__(self, ours: Stepper, seed: int = 0):
+    def __init__(self, ours, seed: int = 0):
         env = ours.env.unwrapped
         self.world = env.world
         self.indices = [env.task.action_index(a) for a in env.task.actions]

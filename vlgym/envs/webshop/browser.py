@@ -4,8 +4,13 @@ One browser per renderer, started on the first frame and reused for every step a
 written into ``about:blank`` with ``document.write`` (no server, no navigation), its pictures decoded, and
 the viewport captured through the DevTools protocol at an exact size (``setDeviceMetricsOverride``; a
 window size would lose the height of the browser's chrome). The page is laid out 1024 CSS pixels wide and
-scaled to the image width, like the fast renderer. If the browser dies, the next frame starts a new one.
+scaled to the image width, like the fast renderer. If the browser dies, the next frame starts a new one;
+if it is alive but refuses a page, the error is raised and the browser kept. Text that is not text
+(lone surrogates, control characters, which chromedriver refuses) is shown as U+FFFD.
 Selenium is given the driver's path, so Selenium Manager never downloads anything.
+
+No browser outlives the process that started it: each has a guard process (:mod:`vlgym.envs.webshop.guard`)
+that kills it and removes its profile folder once that process closes it or dies, by any signal.
 """
 
 from __future__ import annotations
@@ -15,13 +20,16 @@ import contextlib
 import io
 import os
 import shutil
-import signal
+import subprocess
+import sys
 import tempfile
 import weakref
 
 import numpy as np
 from PIL import Image
 
+from vlgym.core.spaces import printable
+from vlgym.envs.webshop import guard
 from vlgym.envs.webshop.html import render_html
 from vlgym.envs.webshop.site import Page
 
@@ -63,15 +71,21 @@ def start_chromium(profile: str):
 
 
 class _Browser:
-    """A running Chromium + chromedriver pair with a private profile directory."""
+    """A running Chromium + chromedriver pair with a private profile directory and its guard."""
 
     def __init__(self, width: int, height: int):
         self.profile = tempfile.mkdtemp(prefix="vlgym-chromium-")
+        # The guard first: a kill at any later moment leaves nothing behind.
+        self.guard = subprocess.Popen([sys.executable, "-I", guard.__file__, self.profile], stdin=subprocess.PIPE,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         try:
             self.driver = start_chromium(self.profile)
         except Exception:
-            shutil.rmtree(self.profile, ignore_errors=True)
+            release_guard(self.guard)
             raise
+        with contextlib.suppress(OSError):  # a guard that died cannot be told; close() still stops the browser
+            self.guard.stdin.write(f"{self.driver.service.process.pid}\n".encode())
+            self.guard.stdin.flush()
         self.driver.set_script_timeout(30)
         self.driver.get("about:blank")  # document.write is refused on the new-tab page
         scale = width / LOGICAL_WIDTH
@@ -84,28 +98,36 @@ class _Browser:
         shot = self.driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "optimizeForSpeed": True})
         return Image.open(io.BytesIO(base64.b64decode(shot["data"]))).convert("RGB")
 
+    def responds(self) -> bool:
+        """Whether browser and driver still answer (after an error: a refused page, or a dead browser)."""
+        try:
+            return self.driver.execute_script("return 1") == 1
+        except Exception:
+            return False
+
+
+def release_guard(process: subprocess.Popen) -> None:
+    """Close the guard's pipe (it then kills what is left of its browser and removes the profile) and wait."""
+    with contextlib.suppress(OSError):
+        process.stdin.close()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _stop(driver, profile: str, guard_process: subprocess.Popen) -> None:
+    stop_chromium(driver, profile)
+    release_guard(guard_process)
+
 
 def stop_chromium(driver, profile: str) -> None:
     """Quit ``driver``, kill what is left of its browser, and remove its profile directory."""
     with contextlib.suppress(Exception):  # already dead: nothing left to stop
         driver.quit()
-    _kill_leftovers(profile)
+    guard.kill_profile_processes(profile)  # a driver that died cannot quit its browser
     shutil.rmtree(profile, ignore_errors=True)
-
-
-def _kill_leftovers(profile: str) -> None:
-    """Kill the Chromium processes of ``profile`` that outlived their driver (a driver that died cannot quit
-    them). Only processes started with this renderer's unique profile directory are touched."""
-    marker = f"--user-data-dir={profile}".encode()
-    for entry in os.scandir("/proc") if os.path.isdir("/proc") else ():
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/cmdline", "rb") as f:
-                if marker in f.read():
-                    os.kill(int(entry.name), signal.SIGKILL)
-        except OSError:  # gone meanwhile, or not ours to read
-            continue
 
 
 class BrowserRenderer:
@@ -121,7 +143,7 @@ class BrowserRenderer:
         self.close()
         browser = _Browser(self.width, self.height)
         self._browser = browser
-        self._finalizer = weakref.finalize(self, stop_chromium, browser.driver, browser.profile)
+        self._finalizer = weakref.finalize(self, _stop, browser.driver, browser.profile, browser.guard)
         self.starts += 1
         return browser
 
@@ -129,10 +151,12 @@ class BrowserRenderer:
         from selenium.common.exceptions import WebDriverException
         from urllib3.exceptions import HTTPError
 
-        html = render_html(page)
+        html = printable(render_html(page))
         try:
             image = (self._browser or self._start()).screenshot(html)
         except (WebDriverException, HTTPError, OSError):
+            if self._browser is not None and self._browser.responds():
+                raise  # the page was refused by a live browser: a new browser would refuse it too
             # The browser or its driver died (crash, killed, out of memory): start a new one, once.
             image = self._start().screenshot(html)
         if image.size != (self.width, self.height):  # rounding of the device scale factor

@@ -63,8 +63,9 @@ class Product:
     human_instructions: tuple[dict, ...] = ()
 
     def option_group(self, value: str) -> str | None:
-        """The first option group offering ``value``."""
-        return next((name for name, values in self.options.items() if value in values), None)
+        """The option group that clicking ``value`` sets: the last one offering it, as in the original (its
+        click targets map each value to its last radio button)."""
+        return next((name for name, values in reversed(self.options.items()) if value in values), None)
 
 
 @dataclass(frozen=True, eq=False)
@@ -160,26 +161,28 @@ def price_bound(price: float, rng: random.Random) -> tuple[float, str]:
     return bound, f", and price lower than {bound:.2f} dollars"
 
 
-def _goal(product: Product, instruction: str, attributes, options, prices, rng) -> Goal:
-    bound, price_text = price_bound(prices[product.asin], rng)
+def _goal(product: Product, instruction: str, attributes, options, bound: tuple[float, str]) -> Goal:
+    bound, price_text = bound
     return Goal(product.asin, product.category, product.query, product.title, product.product_category,
                 instruction + price_text, tuple(attributes), bound, options, search_text=instruction)
 
 
 def synthetic_goals(products: list[Product], prices: dict[str, float], rng: random.Random) -> list[Goal]:
     """One goal per combination of option values of every product with an instruction; weights balance
-    rare attributes (mean of 1/count over the goal's attributes)."""
+    rare attributes (mean of 1/count over the goal's attributes). As in the original, a product's goals
+    share one price bound."""
     goals = []
     for p in products:
         if not p.instruction:
             continue
+        bound = price_bound(prices[p.asin], rng)
         names = sorted(p.options)
         for values in cartesian(*(p.options[n] for n in names)):
             options = dict(zip(names, values, strict=True))
             text = p.instruction
             if options:
                 text += " with " + ", and ".join(f"{n}: {v}" for n, v in options.items())
-            goals.append(_goal(p, text, p.instruction_attributes, options, prices, rng))
+            goals.append(_goal(p, text, p.instruction_attributes, options, bound))
     counts = Counter(a for g in goals for a in g.attributes)
     return [_weighted(g, counts) for g in goals]
 
@@ -192,14 +195,15 @@ def _weighted(goal: Goal, counts: Counter) -> Goal:
 
 
 def human_goals(products: list[Product], prices: dict[str, float], rng: random.Random) -> list[Goal]:
-    """One goal per human instruction with annotated attributes; options are a list of values."""
+    """One goal per human instruction with annotated attributes; options are a list of values. Each goal
+    draws its own price bound, as in the original."""
     goals = []
     for p in products:
         for record in p.human_instructions:
             if not record.get("instruction_attributes"):
                 continue
             goals.append(_goal(p, str(record["instruction"]).strip("."), record["instruction_attributes"],
-                               tuple(record.get("instruction_options") or ()), prices, rng))
+                               tuple(record.get("instruction_options") or ()), price_bound(prices[p.asin], rng)))
     return goals
 
 

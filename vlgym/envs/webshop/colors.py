@@ -1,20 +1,25 @@
 """Colour words: the normalisation the reward applies to option values, and the RGB our pictures use.
 
-``COLOR_WORDS`` is alphabetical on purpose. Like the original, :func:`normalize_color` returns the *first*
+``COLOR_WORDS`` holds exactly the words of the original WebShop's ``COLOR_SET`` (``normalize.py`` at the
+released version), in its alphabetical order, which matters: :func:`normalize_color` returns the *first*
 colour word (in this order) that occurs anywhere in a value, so "dark blue" and "light blue" both become
-"blue" ("blue" sorts before "dark" and "light"), and a word merely containing a colour ("standard" holds
-"tan") is normalised too.
+"blue" ("blue" sorts before "dark" and "light"), "mustard yellow" becomes "mustard", and a word merely
+containing a colour is normalised too ("washed black" holds "ash", "standard" holds "tan").
 """
 
 from __future__ import annotations
 
 COLOR_WORDS: tuple[str, ...] = (
-    "apricot", "aqua", "azure", "beige", "black", "blue", "blush", "bronze", "brown", "burgundy", "camel",
-    "caramel", "champagne", "charcoal", "chocolate", "coffee", "copper", "coral", "cream", "crimson", "dark",
-    "denim", "espresso", "fuchsia", "gold", "graphite", "gray", "green", "grey", "indigo", "ivory", "khaki",
-    "lavender", "lemon", "light", "lilac", "lime", "magenta", "maroon", "mauve", "mint", "mocha", "navy",
-    "nude", "olive", "orange", "peach", "pink", "plum", "purple", "red", "rose", "rust", "sage", "sand",
-    "silver", "slate", "tan", "taupe", "teal", "turquoise", "violet", "walnut", "white", "wine", "yellow",
+    "alabaster", "apricot", "aqua", "ash", "asphalt", "azure", "banana", "beige", "black", "blue", "blush",
+    "bordeaux", "bronze", "brown", "burgundy", "camel", "camo", "caramel", "champagne", "charcoal", "cheetah",
+    "chestnut", "chocolate", "christmas", "coffee", "cognac", "copper", "coral", "cranberry", "cream",
+    "crystal", "dark", "denim", "eggplant", "elephant", "espresso", "fuchsia", "gold", "granite", "grape",
+    "graphite", "grass", "gray", "green", "grey", "heather", "indigo", "ivory", "ivy", "khaki", "lavender",
+    "lemon", "leopard", "light", "lilac", "lime", "magenta", "maroon", "mauve", "merlot", "midnight", "mint",
+    "mocha", "multicolor", "mushroom", "mustard", "natural", "navy", "nude", "olive", "orange", "peach",
+    "pewter", "pink", "plum", "purple", "rainbow", "red", "rose", "royal", "rust", "sand", "sapphire",
+    "seashell", "silver", "skull", "slate", "steel", "stone", "stonewash", "sunflower", "tan", "taupe", "teal",
+    "tiger", "turquoise", "violet", "walnut", "wheat", "white", "wine", "yellow",
 )
 
 

@@ -10,8 +10,6 @@ from typing import Any
 import numpy as np
 
 from vlgym.core.base import Transition, VLGymEnv
-from vlgym.core.parsing import extract_candidate, normalize
-from vlgym.core.spaces import MAX_ACTION_LENGTH
 from vlgym.envs.webshop.catalog import SPLITS, Catalog, load_official, synthetic_catalog
 from vlgym.envs.webshop.expert import expert_action, suggested_query
 from vlgym.envs.webshop.reward import NOUN_EXTRACTORS
@@ -21,8 +19,7 @@ from vlgym.envs.webshop.text import TEXT_STYLES, rich_text
 
 RENDERERS = ("browser", "fast")
 FRAME_CACHE_SIZE = 8
-DEFAULT_STEP_LIMIT = 50
-_TYPED_SEARCH = re.compile(r"search\[[^\[\]]*\S[^\[\]]*\]")
+_TYPED_SEARCH = re.compile(r"search\[[^\[\]]+\]")  # any query, even blank: the original runs search[ ]
 
 
 @lru_cache(maxsize=4)
@@ -46,8 +43,9 @@ class WebShopEnv(VLGymEnv):
     WebShop (Yao et al., 2022) as a vlgym env: a shopping site with search, result pages, item pages with
     option choices, description / features / reviews pages and a "Buy Now" button. The instruction names a
     product with attributes, options and a price bound; buying scores how well the purchase matches. Pages,
-    transitions, the action grammar, the clickables and the reward follow the original; the shop runs in
-    process, offline, over a seeded synthetic catalogue or the original's released data.
+    transitions, the action grammar, the clickables and the reward follow the original (princeton-nlp/WebShop
+    as released, with its thefuzz 0.19); the shop runs in process, offline, over a seeded synthetic catalogue
+    or the original's released data.
 
     ## Observation
     ``image``: a screenshot of the current page, 768x1024 by default (``image_size``), from headless Chromium
@@ -62,11 +60,13 @@ class WebShopEnv(VLGymEnv):
     instruction's key terms) and ``click[<target>]`` for every clickable of the page: ``back to search``,
     ``< prev``, ``next >``, product ASINs (lower-case), option values, ``description``, ``features``,
     ``reviews``, ``buy now``. Case and surrounding spaces do not matter; JSON answers work as everywhere.
+    A query keeps its first 1,000 characters; characters that are not text (control characters, lone
+    surrogates) are shown as U+FFFD.
 
     ## Reward
     0 for every step but the purchase, which gives the original's score in [0, 1] (see
     :mod:`vlgym.envs.webshop.reward`). Text that is not an available action (e.g. ``search[...]`` away from
-    the search page, as in the original's browser env, or an empty query) costs ``invalid_action_penalty``
+    the search page, as in the original's browser env, or ``search[]``) costs ``invalid_action_penalty``
     (default 0: the original treats it as a no-op) and changes nothing.
 
     ## Success and score
@@ -89,6 +89,8 @@ class WebShopEnv(VLGymEnv):
       (``goal_sampling="sequential"``: seeds 0..n-1 cover the split once); ``reset(options={"goal_index": i})``
       picks goal ``i``.
     * ``renderer``: ``"browser"`` (default) or ``"fast"``; ``image_size`` ((768, 1024), as (height, width)).
+    * ``browser_restart_every`` (0: never): start a fresh browser every N episodes, which returns the memory
+      Chromium gathers over a long run (see ``docs/webshop.md``).
     * ``observation_mode``: ``"text"`` (default), ``"text_rich"`` or ``"url"``.
     * ``show_attributes`` (False: the "Attributes" button of the original's debug mode),
       ``search_anywhere`` (False; True accepts ``search[...]`` on every page, like the original's text env).
@@ -107,13 +109,14 @@ class WebShopEnv(VLGymEnv):
     """
 
     default_invalid_action_penalty = 0.0
+    default_max_episode_steps = 50
 
     def __init__(self, *, catalog: str = "synthetic", num_products: int = 1000, catalog_seed: int = 0,
                  data_path: str | None = None, goals: str | None = None, split: str = "all",
                  renderer: str = "browser", image_size=(768, 1024), observation_mode: str = "text",
                  show_attributes: bool = False, search_anywhere: bool = False,
                  reward_compat: str = "original", nouns: str = "heuristic", goal_sampling: str = "weighted",
-                 **kwargs: Any):
+                 browser_restart_every: int = 0, **kwargs: Any):
         super().__init__(image_size=image_size, **kwargs)
         if renderer not in RENDERERS:
             raise ValueError(f"renderer must be one of {RENDERERS}, got {renderer!r}")
@@ -125,6 +128,8 @@ class WebShopEnv(VLGymEnv):
             raise ValueError(f"reward_compat must be 'original' or 'values', got {reward_compat!r}")
         if goal_sampling not in ("weighted", "sequential"):
             raise ValueError(f"goal_sampling must be 'weighted' or 'sequential', got {goal_sampling!r}")
+        if browser_restart_every < 0:
+            raise ValueError(f"browser_restart_every must be >= 0, got {browser_restart_every}")
         if nouns not in NOUN_EXTRACTORS:
             raise ValueError(f"nouns must be one of {tuple(NOUN_EXTRACTORS)}, got {nouns!r}")
         if catalog == "synthetic" and not 10 <= int(num_products) <= 100_000:
@@ -144,17 +149,17 @@ class WebShopEnv(VLGymEnv):
         self.renderer_name, self.observation_mode, self.goal_sampling = renderer, observation_mode, goal_sampling
         self._renderer = None
         self._frames: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._typed_search: str | None = None
-        self._last_seed: int | None = None
+        self.browser_restart_every, self._episodes = int(browser_restart_every), 0
 
     # -------------------------------------------------------------------------------------------- game
-    def _game_reset(self, options):
+    def _game_reset(self, seed, options):
+        self._count_episode()
         if options and "goal_index" in options:
             index = int(options["goal_index"])
             if not 0 <= index < len(self.goal_indices):
                 raise ValueError(f"goal_index must be in [0, {len(self.goal_indices)}), got {index}")
-        elif self.goal_sampling == "sequential" and self._last_seed is not None:
-            index = self._last_seed % len(self.goal_indices)
+        elif self.goal_sampling == "sequential" and seed is not None:
+            index = seed % len(self.goal_indices)
         else:
             index = int(np.searchsorted(self._cumulative_weights, self.np_random.random(), side="right"))
             index = min(index, len(self.goal_indices) - 1)
@@ -162,51 +167,40 @@ class WebShopEnv(VLGymEnv):
         self.site.start(self.catalog.goals[self.goal_indices[index]])
         return ""
 
+    def _count_episode(self) -> None:
+        self._episodes += 1
+        every = self.browser_restart_every
+        if every and self._renderer is not None and (self._episodes - 1) % every == 0:
+            self._renderer.close()  # the next frame starts a fresh browser
+
     def _game_actions(self):
         page = self.site.page
         if page.kind == DONE:
             return []
-        actions = []
-        if self.site.can_search():
-            actions.append(f"search[{suggested_query(self.site)}]")
-            if self._typed_search and self._typed_search not in actions:
-                actions.append(self._typed_search)
+        actions = [f"search[{suggested_query(self.site)}]"] if self.site.can_search() else []
         return actions + [f"click[{c}]" for c in page.clickables]
 
-    def _game_step(self, action):
-        self._typed_search = None
-        page = self.site.step(action)
-        if page.kind == DONE:
-            reward = page.purchase.reward.reward
-            return Transition(reward, terminated=True, feedback=f"You bought {page.purchase.product.asin}.")
-        return Transition(0.0)
-
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        self._last_seed = seed
-        return super().reset(seed=seed, options=options)
-
-    def step(self, action: Any):
-        """As every vlgym env; a typed ``search[...]`` with any query counts as available on the search page."""
-        self._typed_search = self._search_in(action) if self._has_reset and not self._episode_over else None
-        try:
-            return super().step(action)
-        finally:
-            self._typed_search = None
-
-    def _search_in(self, action: Any) -> str | None:
-        if isinstance(action, bytes):
-            action = action.decode("utf-8", errors="replace")
-        if not isinstance(action, str) or len(action) > MAX_ACTION_LENGTH or not self.site.can_search():
+    def _game_free_action(self, candidate):
+        # A typed search[...] with any query counts as available on the search page.
+        if not self.site.can_search():
             return None
-        candidate = normalize(extract_candidate(action)[0])
         if self.action_matching == "exact":
             return candidate if _TYPED_SEARCH.fullmatch(candidate) else None
         found = _TYPED_SEARCH.findall(candidate)
         return found[-1] if found else None
 
-    def _game_step_limit(self):
-        # gym.make's max_episode_steps (registered: 50) is the limit; without gym.make the same default holds.
-        return DEFAULT_STEP_LIMIT if self.max_episode_steps is None else None
+    def _game_step(self, action):
+        saved = self.site.snapshot()
+        page = self.site.step(action)
+        try:
+            self._game_image()  # rendered now (and cached): a page that cannot be shown never becomes the state
+        except Exception:
+            self.site.restore(saved)
+            raise
+        if page.kind == DONE:
+            reward = page.purchase.reward.reward
+            return Transition(reward, terminated=True, feedback=f"You bought {page.purchase.product.asin}.")
+        return Transition(0.0)
 
     def _game_image(self):
         # The last frames are kept, keyed by the page's rich text, which names everything the picture shows

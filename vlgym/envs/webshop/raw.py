@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import random
 
-from vlgym.bench import Stepper
 from vlgym.envs.webshop.expert import suggested_query
 from vlgym.envs.webshop.site import Site
 from vlgym.envs.webshop.text import simple_text
@@ -18,7 +17,7 @@ from vlgym.envs.webshop.text import simple_text
 class RawShopStepper:
     """Random valid actions on a :class:`Site` of its own, with the text observation built every step."""
 
-    def __init__(self, ours: Stepper, seed: int = 0):
+    def __init__(self, ours, seed: int = 0):
         env = ours.env.unwrapped
         self.site = Site(env.catalog, env.site.engine)
         self.goals = [env.catalog.goals[i] for i in env.goal_indices]

@@ -14,8 +14,14 @@
   the goal title's nouns match (0.5); a noun overlap under 10% gives 0.1 and no overlap gives 0.0 (the later
   rules win, as in the original).
 
-``token_set_ratio`` is rapidfuzz's with ``default_process`` (lower-case, non-alphanumerics to spaces), then
-rounded to an integer like thefuzz's.
+``token_set_ratio`` is the original's: both texts go through thefuzz's ``full_process`` as the original calls
+it (thefuzz 0.19, ``force_ascii``): characters U+0080-U+00FF are deleted ("café" becomes "caf", which still
+matches "cafe"; "10×20" becomes "1020"), every non-word character becomes a space (``_`` is a word character,
+so "pack_of_12" is one token), then lower-case and trim. The ratio itself is rapidfuzz's, rounded to an
+integer: equal to thefuzz 0.19 with python-Levenshtein installed. Without python-Levenshtein, thefuzz 0.19
+falls back to difflib, whose ratio differs; the ``> 85`` decision then differs for about 1 pair in 10,000.
+This module follows the original WebShop (princeton-nlp/WebShop, ``engine/goal.py`` and ``normalize.py`` as
+released).
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from rapidfuzz import fuzz, utils
+from rapidfuzz import fuzz
 
 from vlgym.envs.webshop.colors import COLOR_WORDS, normalize_color
 
@@ -34,10 +40,20 @@ MATCH_THRESHOLD = 85
 Compat = Literal["original", "values"]
 
 
+_LATIN1 = dict.fromkeys(range(0x80, 0x100))
+_NON_WORD = re.compile(r"\W")
+
+
+def full_process(text: str) -> str:
+    """thefuzz 0.19's ``full_process(text, force_ascii=True)``: U+0080-U+00FF deleted, non-word characters
+    to spaces, lower-cased, trimmed."""
+    return _NON_WORD.sub(" ", text.translate(_LATIN1)).lower().strip()
+
+
 @lru_cache(maxsize=65536)
 def similarity(a: str, b: str) -> int:
-    """thefuzz-compatible ``token_set_ratio`` (0-100, integer)."""
-    return round(fuzz.token_set_ratio(a, b, processor=utils.default_process))
+    """The original's ``fuzz.token_set_ratio`` (0-100, integer)."""
+    return round(fuzz.token_set_ratio(full_process(a), full_process(b), processor=None))
 
 
 def _text(value) -> str:

@@ -5,7 +5,9 @@ the standard library's ``http.server``: one shopper, no extra dependency, and no
 that a single-user local tool needs. Links and the search form map to actions (``/click/<target>``,
 ``/search?q=...``), then redirect to ``/``, which shows the current page; ``/new`` starts the next episode.
 Unknown paths give a 404 page; a failure gives a 500 page without a traceback. The server binds to
-127.0.0.1 unless another host is asked for explicitly.
+127.0.0.1 unless another host is asked for explicitly. Each connection has a thread of its own and a
+timeout (``timeout``, 30 s by default): a client that sends nothing, or half a request, is dropped when it
+runs out and never holds up the others; requests take turns on the one episode.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from __future__ import annotations
 import html as html_lib
 import logging
 import sys
-from http.server import BaseHTTPRequestHandler, HTTPServer
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -54,12 +57,14 @@ class Shop:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    shop: Shop  # set on the subclass that make_server builds
+    shop: Shop  # set on the subclass that make_server builds, with its lock and its per-connection timeout
+    lock: threading.Lock
     server_version = "vlgym-webshop"
 
     def do_GET(self) -> None:
         try:
-            self._route()
+            with self.lock:  # connections are served concurrently; the episode is stepped by one at a time
+                self._route()
         except Exception:  # a bug must not leak a traceback to the page
             log.exception("webshop server error on %s", self.path)
             self._send(500, _ERROR_PAGE.format(code=500, message="Internal error."))
@@ -103,10 +108,14 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def make_server(host: str = "127.0.0.1", port: int = 3000, *, seed: int = 0, goal_index: int | None = None,
-                **env_kwargs: Any) -> HTTPServer:
-    """A ready HTTP server (``port=0`` picks a free port); call ``serve_forever()`` on it."""
-    handler = type("ShopHandler", (_Handler,), {"shop": Shop(seed, goal_index, **env_kwargs)})
-    return HTTPServer((host, port), handler)
+                timeout: float = 30.0, **env_kwargs: Any) -> ThreadingHTTPServer:
+    """A ready HTTP server (``port=0`` picks a free port); call ``serve_forever()`` on it.
+
+    ``timeout``: seconds a connection may stay silent (while a request is read or an answer sent).
+    """
+    handler = type("ShopHandler", (_Handler,), {"shop": Shop(seed, goal_index, **env_kwargs),
+                                                 "lock": threading.Lock(), "timeout": timeout})
+    return ThreadingHTTPServer((host, port), handler)
 
 
 def serve(host: str = "127.0.0.1", port: int = 3000, **kwargs: Any) -> None:

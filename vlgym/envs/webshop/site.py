@@ -10,15 +10,19 @@ clickables.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from dataclasses import dataclass, field
 
+from vlgym.core.spaces import printable
 from vlgym.envs.webshop.catalog import Catalog, Goal, Product
 from vlgym.envs.webshop.reward import Compat, RewardInfo, heuristic_nouns, purchase_reward
 from vlgym.envs.webshop.search import SearchEngine
 
 RESULTS_PER_PAGE = 10
+#: Characters of a search query that are kept (the rest is dropped), so that every page and URL stays short.
+MAX_QUERY_LENGTH = 1000
 SESSION_ID = "vlgym"
 BASE_URL = "http://127.0.0.1:3000"
 
@@ -29,11 +33,16 @@ _ACTION = re.compile(r"^(search|click)\[(.*)\]$", re.DOTALL)
 
 
 def parse(action: str) -> tuple[str, str] | None:
-    """``("search" | "click", argument)`` of a canonical action, or None."""
+    """``("search" | "click", argument)`` of a canonical action, or None. A click target is trimmed and must
+    not be blank; a search argument is kept as typed (the original runs ``search[ ]``, with keywords
+    ``["", ""]``)."""
     match = _ACTION.match(action)
-    if not match or not match.group(2).strip():
+    if not match or not match.group(2):
         return None
-    return match.group(1), match.group(2).strip()
+    verb, argument = match.groups()
+    if verb == "click":
+        argument = argument.strip()
+    return (verb, argument) if argument else None
 
 
 @dataclass(frozen=True)
@@ -72,13 +81,17 @@ class Page:
         return self.product.main_image
 
     def sub_page_lines(self) -> list[str]:
+        """The sub page's strings as the original's templates write them: a list item (bullet point or
+        attribute) has a leading space and is kept when empty; the attributes page ends with the product's
+        category, query and breadcrumb."""
         product = self.product
         if self.sub_page == "description":
-            return [product.description] if product.description.strip() else []
+            return [product.description]
         if self.sub_page == "features":
-            return [b for b in product.bullet_points if b.strip()]
+            return [f" {b}" for b in product.bullet_points]
         if self.sub_page == "attributes":
-            return list(product.attributes)
+            return [*(f" {a}" for a in product.attributes), product.category, product.query,
+                    product.product_category]
         return []  # reviews: the original never loads any
 
     @property
@@ -137,7 +150,10 @@ class Site:
         """Apply a valid action (see :meth:`is_valid`) and return the new page."""
         verb, argument = parse(action)
         if verb == "search":
-            self.keywords, self.page_number = tuple(argument.lower().split()), 1
+            # Any text a model typed (what is not text becomes U+FFFD), split on single spaces as the original
+            # does: its URLs show "search[ red]" as "+red".
+            self.keywords = tuple(printable(argument[:MAX_QUERY_LENGTH]).lower().split(" "))
+            self.page_number = 1
             self.asin, self.options, self.sub_page = None, {}, None
             return self._show(RESULTS)
         target, kind = argument.lower(), self.page.kind
@@ -166,6 +182,16 @@ class Site:
         self.options[product.option_group(target)] = target
         return self._show(ITEM)
 
+    def snapshot(self) -> Site:
+        """A copy of the session's state, for :meth:`restore`."""
+        saved = copy.copy(self)
+        saved.visited, saved.options = list(self.visited), dict(self.options)
+        return saved
+
+    def restore(self, saved: Site) -> None:
+        """Go back to the state of :meth:`snapshot`."""
+        self.__dict__.update(saved.__dict__)
+
     def _buy(self) -> Page:
         product = self.catalog.by_asin[self.asin]
         price = self.catalog.prices[product.asin]
@@ -175,18 +201,19 @@ class Site:
 
     # ------------------------------------------------------------------------------------------ pages
     def _url(self, kind: str) -> str:
+        # As the original: options as JSON in item-page URLs, as a Python dict in sub-page and done URLs.
         keywords = "+".join(self.keywords)
-        options = json.dumps(self.options)
         if kind == SEARCH:
             return f"{BASE_URL}/{SESSION_ID}"
         if kind == RESULTS:
             return f"{BASE_URL}/search_results/{SESSION_ID}/{keywords}/{self.page_number}"
         if kind == ITEM:
+            options = json.dumps(self.options)
             return f"{BASE_URL}/item_page/{SESSION_ID}/{self.asin}/{keywords}/{self.page_number}/{options}"
         if kind == SUB_PAGE:
             return (f"{BASE_URL}/item_sub_page/{SESSION_ID}/{self.asin}/{keywords}/{self.page_number}/"
-                    f"{self.sub_page.capitalize()}/{options}")
-        return f"{BASE_URL}/done/{SESSION_ID}/{self.asin}/{options}"
+                    f"{self.sub_page.capitalize()}/{self.options}")
+        return f"{BASE_URL}/done/{SESSION_ID}/{self.asin}/{self.options}"
 
     def _show(self, kind: str) -> Page:
         common = {"kind": kind, "instruction": self.instruction, "url": self._url(kind), "keywords": self.keywords}

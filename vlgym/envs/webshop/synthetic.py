@@ -16,7 +16,7 @@ import string
 from vlgym.envs.webshop.taxonomy import TYPES, ProductType
 
 #: Bump when the generated catalogue changes, so that catalogues cached on disk are rebuilt.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: one removed value per option near-duplicate, one price bound per product
 _SYLLABLES = ("vel", "or", "lu", "mi", "ka", "zen", "tra", "no", "ri", "so", "quo", "bel", "an", "dra", "fi",
               "ton", "ga", "ly", "mar", "ex", "pro", "ha", "sun", "vi", "ro", "cal", "tex", "ar")
 _ASIN_CHARS = string.digits + string.ascii_uppercase
@@ -162,7 +162,8 @@ class SyntheticCatalog:
             listed = [a for a in attributes if a in listed or a not in anchor["attributes"]]
         elif choice == "option":
             name, values = big
-            kept = [v for v in values if v != rng.choice(values)]
+            removed = rng.choice(values)
+            kept = [v for v in values if v != removed]
             options = {**anchor["options"], name: kept}
             record["customization_options"] = {n: [e for e in entries if e["value"] in options[n]]
                                                for n, entries in record["customization_options"].items()}

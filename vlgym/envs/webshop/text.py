@@ -31,8 +31,10 @@ def elements(page: Page) -> list[Element]:
         return [Element("text", t) for t in (
             "Thank you for shopping with us!", "Purchased", purchase.product.asin, purchase.product.title,
             json.dumps(purchase.options), "Your score (min 0.0, max 1.0)", str(purchase.reward.reward))]
-    out = [Element("text", "WebShop")] if page.kind == SEARCH else []
-    out += [Element("text", "Instruction:"), Element("text", page.instruction)]
+    # The search page's template has a space after "Instruction:", the others do not.
+    out = [Element("text", "WebShop"), Element("text", "Instruction: ")] if page.kind == SEARCH else [
+        Element("text", "Instruction:")]
+    out.append(Element("text", page.instruction))
     if page.kind == SEARCH:
         return [*out, Element("button", "Search")]
     out.append(Element("button", "Back to Search"))
@@ -55,27 +57,35 @@ def elements(page: Page) -> list[Element]:
     return out + [Element("button", b) for b in page.buttons[2:]]
 
 
+def _is_node(text: str) -> bool:
+    """Whether the original's parser sees ``text`` as a string of its own: not when empty, nor when it is
+    whitespace with a newline (BeautifulSoup makes that ``"\\n"``, which the original skips)."""
+    return bool(text) and not (text.isspace() and "\n" in text)
+
+
 def simple_text(page: Page) -> str:
-    return SEP.join(e.text.strip() for e in elements(page) if e.text.strip())
+    # A blank string (e.g. an empty bullet point) still gives its own, empty, segment, as in the original.
+    return SEP.join(e.text.strip() for e in elements(page) if _is_node(e.text))
 
 
 def rich_text(page: Page) -> str:
     lines, clicked = [], []
     for e in elements(page):
-        if not e.text.strip():
+        if not _is_node(e.text):
             continue
+        text = " " if e.text.isspace() else e.text  # BeautifulSoup collapses other blank strings to a space
         if e.role == "button":
-            lines.append(f"[button] {e.text} [button_]")
+            lines.append(f"[button] {text} [button_]")
         elif e.role == "option":
             mark = "clicked button" if e.active else "button"
-            lines.append(f"  [{mark}] {e.text} [{mark}_]")
+            lines.append(f"  [{mark}] {text} [{mark}_]")
             if e.active:
-                clicked.append(f"You have clicked {e.text}.")
+                clicked.append(f"You have clicked {text}.")
         elif e.role == "link":
             mark = "clicked button" if e.active else "button"
-            lines.append(f"\n[{mark}] {e.text} [{mark}_]")
+            lines.append(f"\n[{mark}] {text} [{mark}_]")
         else:
-            lines.append(e.text.strip())
+            lines.append(text)  # as written, e.g. " rubber sole" for a bullet point
     return "".join(f"{line}\n" for line in [*reversed(clicked), *lines])
 
 

@@ -1,0 +1,43 @@
+"""What a rollout is made of: one record per environment step, and the rollout that holds them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
+
+    from vlgym.eval import EpisodeResult
+    from vlgym_agents.policy.vlm import Prompt
+
+
+@dataclass
+class StepRecord:
+    """One environment step as the update needs it."""
+
+    prompt: Prompt
+    tokens: torch.Tensor  # (n,) generated ids up to and including end-of-turn
+    old_log_probs: torch.Tensor  # (n,)
+    ref_log_probs: torch.Tensor  # (n,)
+    value: float
+    reward: float = 0.0
+    terminated: bool = False
+    truncated: bool = False
+    final_value: float = 0.0  # V(final observation) when truncated
+    seed: int = -1  # the episode's seed (with groups: shared by the group's K episodes)
+    advantage: float = 0.0  # set by the rule (GAE, leave-one-out, ...)
+    ret: float = 0.0  # the step's return target, set by the rule
+
+
+@dataclass
+class Rollout:
+    """T consecutive steps of each env (``steps[i]``), V of the observation after each stream, finished episodes."""
+
+    steps: list[list[StepRecord]]
+    last_values: list[float]
+    episodes: list[EpisodeResult] = field(default_factory=list)
+    generated_tokens: int = 0
+    format_failures: int = 0  # answers that were not a JSON object with an "action" field (the prompt's format)
+    worker_restarts: int = 0
+    open_seeds: set[int] = field(default_factory=set)  # group episodes some env has still to finish
