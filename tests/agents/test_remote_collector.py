@@ -6,6 +6,7 @@ import threading
 import time
 
 import pytest
+import ray
 from remote.remote_kit import RunningServer, free_port, running_server
 
 from vlgym.remote.server import Limits
@@ -47,3 +48,33 @@ def test_a_restarted_server_is_recovered_from_like_a_dead_worker(policy, caplog)
         restart.cancel()
         if replacement.thread.is_alive():
             replacement.stop()
+
+
+def test_ray_actors_collect_the_rollout_of_in_process_envs(policy, monkeypatch):
+    real = type(policy).generate
+
+    def generate(self, batch, sampling, **kwargs):  # fixed answers: the envs, not the sampling, are compared
+        generation = real(self, batch, sampling, **kwargs)
+        generation.texts = ["+", "-"][: len(generation.texts)]
+        return generation
+
+    monkeypatch.setattr(type(policy), "generate", generate)
+    kwargs = {"state_in_text": True, "image_size": 56, "max_position": 2}
+    rollouts = {}
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        for vector in ("sync", "ray"):
+            settings = EnvSettings(id="vlgym/GymCards-NumberLine-v0", num_envs=2, vector=vector, seed_start=100,
+                                   kwargs=kwargs)
+            collector = Collector(settings, policy, SAMPLING, with_reference=False)
+            rollouts[vector] = collector.collect(5)
+            collector.close()
+    finally:
+        ray.shutdown()
+
+    def outline(rollout):
+        return ([[(s.seed, s.reward, s.terminated, s.truncated) for s in steps] for steps in rollout.steps],
+                [(e.seed, e.length, e.success) for e in rollout.episodes])
+
+    assert outline(rollouts["ray"]) == outline(rollouts["sync"])
+    assert rollouts["ray"].episodes  # episodes ended and were reset inside the rollout
