@@ -50,7 +50,7 @@ def test_a_restarted_server_is_recovered_from_like_a_dead_worker(policy, caplog)
             replacement.stop()
 
 
-def test_ray_actors_collect_the_rollout_of_in_process_envs(policy, monkeypatch):
+def test_ray_actors_collect_the_rollout_of_in_process_envs_and_a_dead_actor_is_replaced(policy, monkeypatch):
     real = type(policy).generate
 
     def generate(self, batch, sampling, **kwargs):  # fixed answers: the envs, not the sampling, are compared
@@ -68,6 +68,10 @@ def test_ray_actors_collect_the_rollout_of_in_process_envs(policy, monkeypatch):
                                    kwargs=kwargs)
             collector = Collector(settings, policy, SAMPLING, with_reference=False)
             rollouts[vector] = collector.collect(5)
+            if vector == "ray":  # an actor dies between two collects: replaced, like a dead worker process
+                ray.kill(collector.envs.envs[0].actor)
+                after = collector.collect(2)
+                assert after.worker_restarts == 1 and [len(s) for s in after.steps] == [2, 2]
             collector.close()
     finally:
         ray.shutdown()
