@@ -98,3 +98,27 @@ def test_a_server_lost_mid_episode_names_the_seed(make_env):
         remote.reset(seed=5)
     with pytest.raises(ServerLostError, match=r"episode seed 5\) within 0.5 s"):
         remote.step("+")
+
+
+@pytest.mark.parametrize("env_id", FAMILY_IDS[1:])
+def test_concurrent_sessions_play_like_local_envs(server, make_env, env_id):
+    from concurrent.futures import ThreadPoolExecutor
+
+    seeds, expected, actions = [1, 2, 3], {}, {}
+    for seed in seeds:  # local episodes first (expert actions), then the same actions in 3 sessions at once
+        local = make_env(env_id)
+        expected[seed], actions[seed] = [local.reset(seed=seed)], []
+        for _ in range(5):
+            actions[seed].append(testkit.policy_action(local))
+            expected[seed].append(local.step(actions[seed][-1]))
+            if expected[seed][-1][2] or expected[seed][-1][3]:
+                break
+
+    def play(seed, env):
+        return [env.reset(seed=seed)] + [env.step(action) for action in actions[seed]]
+
+    remotes = [make_env(env_id, remote=server.url) for _ in seeds]
+    with ThreadPoolExecutor(len(seeds)) as pool:
+        played = list(pool.map(play, seeds, remotes))
+    for seed, results in zip(seeds, played, strict=True):
+        assert_identical(results, expected[seed], f"seed {seed}")

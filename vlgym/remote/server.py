@@ -2,7 +2,10 @@
 
 A session is one ``gym.make`` env owned by one thread: every call to it runs on that thread (OpenGL contexts
 and browsers belong to the thread that made them) and calls to one session never overlap, while sessions run
-side by side. The routes (JSON in and out; see docs/remote.md):
+side by side. MiniWorld's sessions share one thread: pyglet keeps the current GL context in a global, so
+rendering from two threads at once breaks (run several servers to render in parallel).
+
+The routes (JSON in and out; see docs/remote.md):
 
 * ``POST /sessions`` ``{"env_id", "kwargs", "image_format"}``: make an env; answers its spaces and summary.
 * ``POST /sessions/{id}/reset`` ``{"seed", "options", "max_episode_steps"}``, ``POST /sessions/{id}/step``
@@ -40,6 +43,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import vlgym
+from vlgym.core.registration import env_family
 from vlgym.remote import TOKEN_ENV
 from vlgym.remote.codec import DecodeError, ImageFormat, decode, describe_space, dumps, pack
 
@@ -48,6 +52,8 @@ log = logging.getLogger(__name__)
 #: ``gym.make`` arguments a client may not pass: they would load code or wrap the env on the server.
 _FORBIDDEN_KWARGS = frozenset({"remote", "entry_point", "apply_api_compatibility", "additional_wrappers"})
 _MAX_SEED = 2**63 - 1
+#: Families whose sessions all run on one thread per server (see the module docstring).
+ONE_THREAD_FAMILIES = frozenset({"miniworld"})
 
 
 @dataclass(frozen=True)
@@ -110,6 +116,7 @@ class Session:
     env_id: str
     image_format: ImageFormat
     executor: ThreadPoolExecutor
+    owns_executor: bool = True  # False: the family's shared thread, which outlives the session
     env: gym.Env | None = None
     last_used: float = field(default_factory=time.monotonic)
     busy: int = 0
@@ -120,6 +127,8 @@ class Session:
     closed: bool = False
 
     async def run(self, call, *args):
+        if self.closed:
+            raise ApiError(404, "unknown_session", f"session {self.id} was closed")
         self.busy += 1
         try:
             try:
@@ -139,7 +148,8 @@ class Session:
                     self.env.close()
                 self.env = None
         self.executor.submit(close_env)
-        self.executor.shutdown(wait=False)
+        if self.owns_executor:
+            self.executor.shutdown(wait=False)
 
 
 class Sessions:
@@ -150,6 +160,7 @@ class Sessions:
         self.open: dict[str, Session] = {}
         self.metrics: Counter[str] = Counter()
         self._lock = threading.Lock()
+        self._family_threads: dict[str, ThreadPoolExecutor] = {}
 
     def get(self, session_id: str) -> Session:
         session = self.open.get(session_id)
@@ -174,8 +185,14 @@ class Sessions:
                 raise ApiError(429, "too_many_sessions", f"this server holds at most {self.limits.max_sessions} "
                                                          "sessions; close one or try another server")
             session_id = secrets.token_hex(8)
-            session = Session(session_id, request.env_id, request.image_format,
-                              ThreadPoolExecutor(1, thread_name_prefix=f"vlgym-session-{session_id}"))
+            family = env_family(request.env_id)
+            if family in ONE_THREAD_FAMILIES:
+                executor = self._family_threads.setdefault(
+                    family, ThreadPoolExecutor(1, thread_name_prefix=f"vlgym-{family}"))
+                session = Session(session_id, request.env_id, request.image_format, executor, owns_executor=False)
+            else:
+                session = Session(session_id, request.env_id, request.image_format,
+                                  ThreadPoolExecutor(1, thread_name_prefix=f"vlgym-session-{session_id}"))
             self.open[session_id] = session
         try:
             description = await session.run(self._make, session, kwargs)
@@ -264,6 +281,8 @@ class Sessions:
     def close_all(self) -> None:
         for session in list(self.open.values()):
             self.drop(session)
+        for executor in self._family_threads.values():
+            executor.shutdown(wait=False)
 
 
 def _set_time_limit(env: gym.Env, steps: int) -> None:
