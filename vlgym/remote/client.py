@@ -81,7 +81,11 @@ class RemoteEnv(gym.Env[dict, str]):
         self._trace: list[tuple[str, Any]] = []  # the episode's calls (reset first), replayed on another server
         self._last_obs: dict | None = None
         self._seed: int | None = None
-        description = self._open_session(start=0)
+        try:
+            description = self._open_session(start=0)
+        except ServerLostError:
+            self._http.close()
+            raise
         self.observation_space = build_space(description["observation_space"])
         self.action_space = build_space(description["action_space"])
 
