@@ -18,6 +18,7 @@ from vlgym_agents.algos.rl4vlm import RL4VLMSettings
 from vlgym_agents.algos.vldac import VLDACSettings
 from vlgym_agents.policy.sampling import Sampling
 from vlgym_agents.policy.vlm import PolicyConfig
+from vlgym_agents.recording import RecordSettings
 from vlgym_agents.rollout.collector import EnvSettings
 
 
@@ -89,6 +90,8 @@ class SFTSettings(Strict):
     stop_success_rate: float | None = Field(None, ge=0, le=1,
                                             description="and success is at least this (None: any)")
     thoughts: str = ""
+    dataset: Path | None = Field(None, description="take the demonstrations from this dataset (`vlgym record`) "
+                                                   "instead of playing the expert")
     seed_start: int = Field(500_000, ge=0, description="demonstration episodes use their own seed range")
 
 
@@ -101,6 +104,7 @@ class TrainConfig(Strict):
     run: RunSettings = Field(default_factory=RunSettings)
     eval: EvalSettings = Field(default_factory=EvalSettings)
     sft: SFTSettings = Field(default_factory=SFTSettings)
+    record: RecordSettings = Field(default_factory=RecordSettings)
 
     def training_seeds(self, world_size: int = 1) -> range:
         """Every episode seed RL training (on ``world_size`` ranks) can reset an env with.

@@ -24,6 +24,7 @@ from vlgym_agents.algos import LOSSES, EpisodeGroups, StepBatch, action_token_ma
 from vlgym_agents.checkpoint import latest_checkpoint, load_training_state, rng_state, save_checkpoint
 from vlgym_agents.config import TrainConfig, dump_config
 from vlgym_agents.policy.vlm import VLMPolicy
+from vlgym_agents.recording import TrainingRecorder
 from vlgym_agents.rollout.collector import Collector, Rollout, StepRecord
 from vlgym_agents.rollout.evaluate import play_episodes, summarize
 from vlgym_agents.rollout.gae import gae
@@ -116,6 +117,7 @@ class Trainer:
         self.collector.seed_cursor = self.state["seed_cursor"]
         self.rng = np.random.default_rng(run.seed + 7919 * self.rank + self.state["update"])
         self.writer = self.jsonl = None
+        self.recorder = TrainingRecorder(config, self.out)
 
     def _policy(self, checkpoint: Path | None) -> VLMPolicy:
         model = self.config.model
@@ -261,6 +263,8 @@ class Trainer:
                                     status=f"success {metrics.get('success_rate', float('nan')):.2f}")
                     if state["update"] % config.run.checkpoint_every == 0 or state["update"] == self.updates_total:
                         self.save()
+                    if self.accelerator.is_main_process:
+                        self.recorder.after_update(self.unwrapped, state["update"])
             summary = {"state": dict(state)}
             if config.eval.episodes and self.accelerator.is_main_process:
                 summary["eval"] = self.evaluate()
@@ -309,5 +313,7 @@ class Trainer:
         """Held-out episodes with the evaluation decoding parameters."""
         ev = self.config.eval
         seeds = list(range(ev.seed_start, ev.seed_start + ev.episodes))
-        episodes = play_episodes(self.unwrapped, self.config.env, seeds, ev.sampling, batch_size=ev.num_envs)
+        folder, run_info = self.recorder.eval_folder(self.state["update"])
+        episodes = play_episodes(self.unwrapped, self.config.env, seeds, ev.sampling, batch_size=ev.num_envs,
+                                 record_dir=folder, run_info=run_info)
         return {"seeds": [seeds[0], seeds[-1]], "sampling": ev.sampling.model_dump(), **summarize(episodes)}
