@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,9 @@ import numpy as np
 from PIL import Image
 
 FORMAT = "vlgym-record/1"
+# PNG encoding is most of a recorder's cost; Pillow releases the GIL while it encodes, so one background thread
+# overlaps it with the env and the agent. Writers wait for their own frames when an episode ends.
+_FRAME_SAVER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vlgym-record-frames")
 RUN_FILE, STEPS_FILE, EPISODE_FILE = "run.json", "steps.jsonl", "episode.json"
 
 #: info entries describing what the agent saw: recorded from the info *before* each step (the prompt's info).
@@ -83,6 +87,7 @@ class EpisodeWriter:
         self.header = {"env_id": env_id, "env_kwargs": jsonable(env_kwargs or {}), "seed": seed,
                        "options": jsonable(options)}
         self.frames: list[np.ndarray] = []  # the distinct frames, in order (for a GIF)
+        self._saving: list[Future] = []
         self._frame_name: str | None = None
         self._obs: dict[str, Any] = {}
         self._info: dict[str, Any] = {}
@@ -113,7 +118,9 @@ class EpisodeWriter:
         self._see(obs, info)
 
     def finish(self) -> dict[str, Any]:
-        """Write ``episode.json`` (return, length, outcome, ...) and return it."""
+        """Write ``episode.json`` (return, length, outcome, ...) once every frame is on disk, and return it."""
+        for saving in self._saving:
+            saving.result()
         last = self.last or {"terminated": False, "truncated": False, "success": False, "score": 0.0}
         if last["success"]:
             outcome = "success"
@@ -133,13 +140,18 @@ class EpisodeWriter:
         image = np.asarray(obs["image"])
         if not self.frames or not np.array_equal(image, self.frames[-1]):
             self._frame_name = f"frames/{self.t:04d}.png"
-            Image.fromarray(image).save(self.folder / self._frame_name, compress_level=1)
+            image = image.copy()  # the env may reuse its buffer
+            self._saving.append(_FRAME_SAVER.submit(_save_png, image, self.folder / self._frame_name))
             self.frames.append(image)
         self._obs, self._info = obs, info
 
     def _write(self, record: dict[str, Any]) -> None:
         with open(self.folder / STEPS_FILE, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(record, ensure_ascii=False, default=repr) + "\n")
+
+
+def _save_png(image: np.ndarray, path: Path) -> None:
+    Image.fromarray(image).save(path, compress_level=1)
 
 
 def _pick(info: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:

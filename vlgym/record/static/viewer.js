@@ -156,7 +156,7 @@ function pane(view, index, name) {
   facts.lastChild.append(badge);
   for (const [key, value] of rows) facts.append(el("dt", {}, key), el("dd", { "data-field": key }, value));
   box.append(el("h3", {}, "answer"), answerBlock(step, name), facts);
-  box.append(el("h3", {}, "text observation"), el("pre", { id: name + "-text" }, step.text || ""));
+  if (step.text) box.append(el("h3", {}, "text observation"), el("pre", { id: name + "-text" }, step.text));
   if (step.instruction) box.append(el("h3", {}, "instruction"), el("pre", {}, step.instruction));
   if (step.prompt) {
     const details = el("details");
