@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
+import re
+import subprocess
+import sys
 import tempfile
 import threading
+from pathlib import Path
 
 import pytest
+import tomllib
 from recordings import HOSTILE, SEEDS, record_runs
 from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.common.by import By
@@ -16,7 +22,7 @@ from selenium.webdriver.support.wait import WebDriverWait
 
 from vlgym.envs.webshop.browser import start_chromium, stop_chromium
 from vlgym.record import find_runs
-from vlgym.record.viewer import answer_segments, make_server
+from vlgym.record.viewer import STATIC, STATIC_FILES, answer_segments, make_server
 
 
 @pytest.fixture(scope="module")
@@ -168,3 +174,28 @@ def test_two_runs_side_by_side_on_the_same_seed(browser):
     browser.find_element(By.TAG_NAME, "body").send_keys(Keys.ARROW_DOWN)  # the next episode, compared again
     WebDriverWait(browser, 10).until(lambda d: "seed 3 " in text(d, "#pane-compare .meta"))
     choose(browser, "filter-run", "")
+
+
+def test_the_page_ships_with_the_package():
+    root = Path(__file__).resolve().parents[2]
+    project = tomllib.loads((root / "pyproject.toml").read_text())
+    assert "record/static/*" in project["tool"]["setuptools"]["package-data"]["vlgym"]
+    assert all((STATIC / name).is_file() for name, _ in STATIC_FILES.values())
+
+
+def test_vlgym_view_prints_its_local_url_and_serves_the_runs(runs):
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root), "COLUMNS": "200"}
+    process = subprocess.Popen([sys.executable, "-m", "vlgym.cli", "view", str(runs)], stdout=subprocess.PIPE,
+                               text=True, env=env)
+    try:
+        line = process.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        assert match, line
+        connection = http.client.HTTPConnection("127.0.0.1", int(match.group(1)), timeout=10)
+        connection.request("GET", "/api/runs")
+        listing = json.loads(connection.getresponse().read())
+        assert [r["name"] for r in listing["runs"]] == ["expert", "hostile"]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
