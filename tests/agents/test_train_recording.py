@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import gymnasium as gym
 import numpy as np
 import torch
 from PIL import Image
@@ -11,7 +12,9 @@ from safetensors.torch import load_file
 from typer.testing import CliRunner
 
 from vlgym.cli import app
+from vlgym.eval import evaluate
 from vlgym.record import find_runs, load_episode
+from vlgym_agents.policy.agent import load_checkpoint_agent
 from vlgym_agents.policy.vlm import VLMPolicy
 from vlgym_agents.sft import collect_demonstrations, load_demonstrations, warm_start
 from vlgym_agents.train import Trainer
@@ -80,3 +83,23 @@ def test_the_warm_start_from_a_recorded_dataset_equals_the_one_that_plays_the_ex
     assert weights[0].keys() == weights[1].keys()
     assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
     assert (tmp_path / "played" / "sft_log.json").read_text() == (tmp_path / "dataset" / "sft_log.json").read_text()
+
+
+def test_eval_records_the_checkpoint_agents_prompts_and_answers(tiny_config, tmp_path):
+    config = tiny_config("run.total_env_steps=8")
+    Trainer(config).train()
+    folder = tmp_path / "recorded"
+    evaluate(config.env.id, f"checkpoint:{config.run.output_dir}", seeds=[3], env_kwargs=config.env.kwargs,
+             record_to=folder)
+    (run,) = find_runs(folder)
+    assert run.info["agent_info"]["weights_sha256"] and run.info["agent_info"]["model"] == config.model.path
+    episode = load_episode(run.episode_dirs()[0])
+    agent = load_checkpoint_agent(str(config.run.output_dir), config.env.id, config.env.kwargs)
+    agent.reset(3)
+    env = gym.make(config.env.id, **config.env.kwargs)
+    obs, info = env.reset(seed=3)
+    for step in episode["steps"]:  # replay: the same prompts and answers
+        answer = agent.act(obs, info)
+        assert (step["prompt"], step["answer"]) == (agent.last_prompt, answer) and step["prompt"].strip()
+        obs, _, _, _, info = env.step(answer)
+    env.close()
