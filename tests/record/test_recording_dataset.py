@@ -12,7 +12,6 @@ from typer.testing import CliRunner
 
 from vlgym.cli import app
 from vlgym.record import find_runs, load_episode
-from vlgym.record.dataset import export_dataset
 
 STEP_FIELDS = ("t", "text", "instruction", "available_actions", "prompt", "answer", "action", "parsed_action",
                "parse_reason", "action_valid", "feedback", "reward", "terminated", "truncated", "success", "score")
@@ -24,7 +23,9 @@ def load(folder, cache):
 
 def test_record_export_load_round_trip_keeps_every_field(tmp_path):
     runs = record_runs(tmp_path / "runs")
-    rows = export_dataset(runs, tmp_path / "dataset")
+    result = CliRunner().invoke(app, ["export", str(runs), "--to", str(tmp_path / "dataset")])
+    assert result.exit_code == 0, result.output
+    rows = int(result.output.split()[0])
     dataset = load(tmp_path / "dataset", tmp_path / "cache")
     assert isinstance(dataset.features["image"], datasets.Image) and len(dataset) == rows
     expected = []
@@ -71,3 +72,8 @@ def test_record_command_writes_an_expert_dataset(tmp_path):
     assert set(dataset["episode_outcome"]) == {"success"} and f"{len(dataset)} steps" in result.output
     assert json.loads(dataset[0]["env_kwargs"]) == {"max_position": 3}
     assert len(set(dataset["episode_id"])) == 3
+
+
+def test_export_of_a_folder_without_episodes_is_a_clear_error(tmp_path):
+    result = CliRunner().invoke(app, ["export", str(tmp_path), "--to", str(tmp_path / "out")])
+    assert result.exit_code == 2 and "no recorded episodes" in result.output
