@@ -10,6 +10,7 @@ exactly the same course with or without it.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,7 @@ class TrainingRecorder:
         settings, env = self.config.record, self.config.env
         if not settings.every_updates or update % settings.every_updates:
             return None
-        folder = self.root / f"update-{update:06d}"
+        folder = fresh(self.root / f"update-{update:06d}")
         seeds = list(range(env.seed_start, env.seed_start + settings.episodes))
         with torch.random.fork_rng(devices=[policy.device] if policy.device.type == "cuda" else []):
             play_episodes(policy, env, seeds, self.config.sampling, batch_size=min(len(seeds), env.num_envs),
@@ -52,8 +53,14 @@ class TrainingRecorder:
         """``(folder, run record)`` for the final evaluation, or ``(None, None)`` when it is not recorded."""
         if not self.config.record.final_eval:
             return None, None
-        return self.root / "eval", self.run_info("eval", update)
+        return fresh(self.root / "eval"), self.run_info("eval", update)
 
     def run_info(self, kind: str, update: int) -> dict[str, Any]:
         return {"kind": kind, "update": update, "model": self.config.model.path,
                 "config": self.config.model_dump(mode="json")}
+
+
+def fresh(folder: Path) -> Path:
+    """``folder``, emptied: a recording a resumed run repeats replaces the one its killed predecessor left."""
+    shutil.rmtree(folder, ignore_errors=True)
+    return folder

@@ -16,6 +16,7 @@ from vlgym.eval import evaluate
 from vlgym.record import find_runs, load_episode
 from vlgym_agents.policy.agent import load_checkpoint_agent
 from vlgym_agents.policy.vlm import VLMPolicy
+from vlgym_agents.recording import TrainingRecorder
 from vlgym_agents.sft import collect_demonstrations, load_demonstrations, warm_start
 from vlgym_agents.train import Trainer
 
@@ -47,6 +48,9 @@ def test_the_trainer_records_sampled_episodes_every_n_updates_and_the_final_eval
                                                  "available_actions": first["available_actions"]}).text
     assert all(isinstance(s["answer"], str) and "action_valid" in s for s in episode["steps"])
     assert episode["env_id"] == config.env.id and episode["env_kwargs"] == config.env.kwargs
+    # A resumed run that evaluates again replaces the recording instead of appending to it.
+    folder, info = TrainingRecorder(config, config.run.output_dir).eval_folder(3)
+    assert folder == held_out.path and not folder.exists() and info["kind"] == "eval"
 
 
 def test_recording_leaves_the_training_run_unchanged(tiny_config, tmp_path):
