@@ -1,4 +1,4 @@
-"""The ``vlgym`` command: list, play, doctor, bench, eval, manifest."""
+"""The ``vlgym`` command: list, play, doctor, bench, eval, manifest, view, export, record."""
 
 from __future__ import annotations
 
@@ -183,6 +183,10 @@ def eval_command(
     output: Annotated[Path | None, typer.Option(help="Write per-episode and aggregate results as JSON.")] = None,
     markdown: Annotated[Path | None, typer.Option(help="Write the results table as Markdown.")] = None,
     contact_sheet: Annotated[Path | None, typer.Option(help="Write a PNG of each env's first frame.")] = None,
+    record: Annotated[Path | None, typer.Option(
+        help="Record the episodes: one run folder per (env, agent) under this folder (see `vlgym view`).")] = None,
+    record_episodes: Annotated[int | None, typer.Option(
+        help="Record only the first K episodes of each (env, agent).", min=1, show_default=False)] = None,
 ):
     """Success rate and mean score (95% intervals), parse failures and episode length of agents on envs.
 
@@ -192,6 +196,7 @@ def eval_command(
 
     from vlgym.eval import evaluate, markdown_table
     from vlgym.manifest import Manifest
+    from vlgym.record.writer import run_folder_name
 
     plans, agents = _eval_plans(env, family, manifest, split), agent or ["expert", "random"]
     _check_agents(agents)
@@ -207,11 +212,13 @@ def eval_command(
         task = progress.add_task("evaluating", total=len(agents) * sum(planned_episodes(p) for p in plans))
         for plan in plans:
             for name in agents:
+                env_id = plan.env_id if isinstance(plan, Manifest) else plan
                 try:
                     results.append(evaluate(plan, name, split=split, episodes=episodes, seed=seed,
-                                            env_kwargs=env_kwargs, progress=lambda n: progress.advance(task, n)))
+                                            env_kwargs=env_kwargs, progress=lambda n: progress.advance(task, n),
+                                            record_to=record and record / run_folder_name(env_id, name),
+                                            record_episodes=record_episodes))
                 except NotImplementedError as error:  # e.g. no expert for a task without a goal
-                    env_id = plan.env_id if isinstance(plan, Manifest) else plan
                     console.print(f"[yellow]skipped[/] {env_id} with {name}: {escape(str(error))}")
                     progress.advance(task, planned_episodes(plan))
                 except FileNotFoundError as error:  # e.g. checkpoint:PATH with nothing at PATH
@@ -240,6 +247,59 @@ def eval_command(
         ids = [p.env_id if isinstance(p, Manifest) else p for p in plans]
         write_contact_sheet(ids, contact_sheet, seed=seed, env_kwargs=env_kwargs)
         console.print(f"contact sheet: {contact_sheet}")
+    if record:
+        console.print(f"episodes: {record} (look at them: vlgym view {record})")
+
+
+@app.command("view")
+def view_command(
+    folders: Annotated[list[Path], typer.Argument(help="Recorded runs (a run folder or any folder above runs); "
+                                                      "a second folder is shown side by side on the same seeds.")],
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: any free port).")] = 0,
+):
+    """Browse recorded episodes in a local web page: frames, prompts, answers, parse results, rewards."""
+    from vlgym.record.viewer import serve
+
+    if len(folders) > 2:
+        raise typer.BadParameter("at most two folders (they are compared side by side)")
+    try:
+        serve(folders, port=port, announce=lambda url: console.print(f"viewer: {url}  (Ctrl-C stops it)"))
+    except FileNotFoundError as error:
+        raise typer.BadParameter(str(error)) from None
+
+
+@app.command("export")
+def export_command(
+    folder: Annotated[Path, typer.Argument(help="Recorded runs (a run folder or any folder above runs).")],
+    to: Annotated[Path, typer.Option("--to", help="Dataset folder to write (Parquet, Hugging Face datasets).")],
+):
+    """Write recorded episodes as a Hugging Face dataset: one row per step (datasets.load_dataset reads it)."""
+    from vlgym.record.dataset import export_dataset
+
+    try:
+        rows = export_dataset(folder, to)
+    except (FileNotFoundError, ValueError) as error:
+        raise typer.BadParameter(str(error)) from None
+    console.print(f"{rows} steps written to {to}")
+
+
+@app.command("record")
+def record_command(
+    env: Annotated[str, typer.Option("--env", "-e", help="Env id.")],
+    to: Annotated[Path, typer.Option("--to", help="Dataset folder to write (Parquet, Hugging Face datasets).")],
+    agent: Annotated[str, typer.Option("--agent", "-a", help="expert, random, or NAME:ARG of a plugin.")] = "expert",
+    episodes: Annotated[int, typer.Option(help="Episodes to play.", min=1)] = 10,
+    seed: Annotated[int, typer.Option(help="First episode seed (seed, seed+1, ...).")] = 0,
+    kwarg: KwargOption = None,
+    keep: Annotated[Path | None, typer.Option(help="Also keep the recorded episodes here (for `vlgym view`).")] = None,
+):
+    """Play an agent (by default the expert) and write its steps as a dataset: demonstrations in one command."""
+    from vlgym.record.dataset import record_dataset
+
+    _check_agents([agent])
+    rows = record_dataset(_env_ids([env])[0], agent, to, episodes=episodes, seed=seed, env_kwargs=_kwargs(kwarg),
+                          keep=keep)
+    console.print(f"{rows} steps of {episodes} episodes written to {to}")
 
 
 @app.command("manifest")

@@ -35,6 +35,7 @@ from vlgym_agents.algos.rule import make_rule
 from vlgym_agents.checkpoint import latest_checkpoint, load_training_state, rng_state, save_checkpoint
 from vlgym_agents.config import TrainConfig, config_changes, dump_config, load_config
 from vlgym_agents.policy.vlm import VLMPolicy
+from vlgym_agents.recording import TrainingRecorder
 from vlgym_agents.rollout.collector import Collector
 from vlgym_agents.rollout.evaluate import held_out_seeds, play_episodes
 from vlgym_agents.rollout.types import Rollout, StepRecord
@@ -117,6 +118,7 @@ class Trainer:
         self.collector.seed_cursor = self.state["seed_cursor"]
         self.rng = np.random.default_rng(run.seed + 7919 * self.rank + self.state["update"])
         self.writer = self.jsonl = None
+        self.recorder = TrainingRecorder(config, self.out)
 
     def _policy(self, checkpoint: Path | None) -> VLMPolicy:
         if checkpoint is None:
@@ -266,6 +268,8 @@ class Trainer:
                         self._log_progress(metrics, time.perf_counter() - run_started)
                     if state["update"] % config.run.checkpoint_every == 0 or state["update"] == self.updates_total:
                         self.save()
+                    if self.accelerator.is_main_process:
+                        self.recorder.after_update(self.unwrapped, state["update"])
             summary = {"state": dict(state)}
             if config.eval.episodes and self.accelerator.is_main_process:
                 summary["eval"] = self.evaluate()
@@ -326,5 +330,7 @@ class Trainer:
         """Held-out episodes with the evaluation decoding parameters."""
         ev = self.config.eval
         seeds = held_out_seeds(self.config)
-        episodes = play_episodes(self.unwrapped, self.config.env, seeds, ev.sampling, batch_size=ev.num_envs)
+        folder, run_info = self.recorder.eval_folder(self.state["update"])
+        episodes = play_episodes(self.unwrapped, self.config.env, seeds, ev.sampling, batch_size=ev.num_envs,
+                                 record_dir=folder, run_info=run_info)
         return {"seeds": [seeds[0], seeds[-1]], "sampling": ev.sampling.model_dump(), **summarize(episodes)}
