@@ -8,7 +8,7 @@ from pathlib import Path
 from vlgym.eval import evaluate
 
 NUMBERLINE = "vlgym/GymCards-NumberLine-v0"
-KWARGS = {"max_position": 3}
+KWARGS = {"max_position": 3, "start_distribution": "uniform"}  # seed 0: six steps (the tests rely on it)
 SEEDS = range(4)
 #: Markup a model (or a web page) might write: it must be shown as text and never run.
 HOSTILE = ('<script>window.__pwned = 1</script><img src="x" onerror="window.__pwned = 2">'
