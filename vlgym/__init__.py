@@ -9,8 +9,9 @@
 
 from vlgym.core.parsing import ParseResult, parse_action
 from vlgym.core.registration import list_envs, register_all
+from vlgym.errors import MissingExtraError, UserError
 
 __version__ = "0.1.0"
-__all__ = ["ParseResult", "__version__", "list_envs", "parse_action"]
+__all__ = ["MissingExtraError", "ParseResult", "UserError", "__version__", "list_envs", "parse_action"]
 
 register_all()

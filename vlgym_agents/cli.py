@@ -14,6 +14,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from vlgym.cli_errors import run_cli
+from vlgym_agents.preflight import out_of_memory_message
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console()
 
@@ -106,7 +109,7 @@ def quickstart_command(
 
 
 def main() -> None:
-    app()
+    run_cli(app, "vlgym-train", translators=[out_of_memory_message])
 
 
 if __name__ == "__main__":

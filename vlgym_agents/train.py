@@ -20,10 +20,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from vlgym.errors import UserError
 from vlgym_agents.algos import LOSSES, EpisodeGroups, StepBatch, action_token_mask, normalize_advantages
 from vlgym_agents.checkpoint import latest_checkpoint, load_training_state, rng_state, save_checkpoint
 from vlgym_agents.config import TrainConfig, dump_config
 from vlgym_agents.policy.vlm import VLMPolicy
+from vlgym_agents.preflight import check_startup
 from vlgym_agents.rollout.collector import Collector, Rollout, StepRecord
 from vlgym_agents.rollout.evaluate import play_episodes, summarize
 from vlgym_agents.rollout.gae import gae
@@ -77,6 +79,7 @@ class Trainer:
     def __init__(self, config: TrainConfig, *, resume: bool = False):
         from accelerate import Accelerator
 
+        check_startup(config)  # the model, its processor and the env's extra, before any weights load
         self.config = config
         run = config.run
         if run.torch_threads:
@@ -90,7 +93,7 @@ class Trainer:
         self.updates_total = math.ceil(run.total_env_steps / (config.env.num_envs * run.steps_per_env * self.world))
         resume_from = latest_checkpoint(self.checkpoints) if resume else None
         if resume and resume_from is None:
-            log.warning("--resume: no checkpoint under %s, starting fresh", self.checkpoints)
+            raise UserError(f"--resume: no checkpoint under {self.checkpoints} (drop --resume to start a new run)")
         torch.manual_seed(run.seed + self.rank)
         policy = self._policy(resume_from)
         optimizer = torch.optim.AdamW(policy.trainable_parameters(), lr=config.optim.lr, eps=config.optim.adam_eps,
