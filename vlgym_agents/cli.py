@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 from vlgym.cli_errors import run_cli
+from vlgym_agents.policy.tiny import Arch
 from vlgym_agents.preflight import out_of_memory_message
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
@@ -65,7 +66,7 @@ def configs_command():
 
 
 @app.command("tiny")
-def tiny_command(path: Path, arch: Annotated[str, typer.Option(help="qwen2_5_vl or idefics3")] = "qwen2_5_vl",
+def tiny_command(path: Path, arch: Annotated[Arch, typer.Option(help="qwen2_5_vl or idefics3")] = "qwen2_5_vl",
                  seed: int = 0):
     """Build a randomly initialised tiny VLM (model + processor) offline."""
     from vlgym_agents.policy.tiny import build_tiny_vlm

@@ -124,3 +124,16 @@ def test_out_of_memory_message_only_for_memory_errors():
     assert "out of memory on the CPU" in out_of_memory_message(caught.value)
     assert "out of memory on the GPU" in out_of_memory_message(torch.OutOfMemoryError("CUDA out of memory."))
     assert out_of_memory_message(RuntimeError("shape mismatch")) is None
+
+
+def test_sft_checks_the_model_before_loading_it(tmp_path):
+    result = train_cli("sft", "quickstart", "model.path=/nonexistent", "--output", str(tmp_path / "sft"), cwd=tmp_path)
+    assert_user_error(result, "no model folder at /nonexistent (and no Hub access here)")
+
+
+@pytest.mark.parametrize(("arguments", "fragment"), [
+    (["tiny", "model", "--arch", "gpt2"], "'gpt2' is not one of 'qwen2_5_vl', 'idefics3'"),
+    (["tiny", "/proc/tiny"], "/proc/tiny"),
+])
+def test_tiny_with_a_bad_architecture_or_folder(arguments, fragment, tmp_path):
+    assert_user_error(train_cli(*arguments, cwd=tmp_path), fragment)
