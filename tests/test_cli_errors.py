@@ -144,3 +144,10 @@ def test_env_argument_errors_are_user_errors_but_bugs_are_not():
     assert user_error_message(ValueError("image_size must be at least 16x16")) is None
     inner = _raised_by_make(image_size=None)
     assert isinstance(inner, TypeError) and user_error_message(inner) is None
+
+
+def test_both_console_scripts_are_the_main_functions_these_tests_run():
+    import tomllib
+
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert (scripts["vlgym"], scripts["vlgym-train"]) == ("vlgym.cli:main", "vlgym_agents.cli:main")

@@ -82,15 +82,13 @@ def _one_line(message: str) -> str:
     return " ".join(message.split())
 
 
-def run_cli(app: typer.Typer, prog_name: str, *, translators: Sequence[Translator] = (),
-            args: Sequence[str] | None = None) -> NoReturn:
+def run_cli(app: typer.Typer, prog_name: str, *, translators: Sequence[Translator] = ()) -> NoReturn:
     """Run a Typer app as a console script; user errors end as ``error: ...`` on stderr with exit code 2.
 
     >>> run_cli(app, "vlgym")  # doctest: +SKIP  (the body of a console script's ``main()``)
     """
-    args = list(sys.argv[1:] if args is None else args)
-    debug = os.environ.get("VLGYM_DEBUG", "") not in ("", "0") or "--debug" in args
-    args = [a for a in args if a != "--debug"]
+    debug = os.environ.get("VLGYM_DEBUG", "") not in ("", "0") or "--debug" in sys.argv[1:]
+    args = [a for a in sys.argv[1:] if a != "--debug"]
     command = typer.main.get_command(app)
     try:
         result = command.main(args=args, prog_name=prog_name, standalone_mode=False)
