@@ -51,6 +51,7 @@ CASES = {
     "unknown env id": (["play", "vlgym/Nope-v0"], ["unknown env id(s): vlgym/Nope-v0"]),
     # missing files and folders
     "missing manifest": ([*NUMBERLINE, "--manifest", "no/such/manifest.json"], ["no/such/manifest.json"]),
+    "manifest that is a folder": ([*NUMBERLINE, "--manifest", "."], ["Is a directory"]),
     "missing checkpoint": (
         ["eval", "--env", "vlgym/GymCards-NumberLine-v0", "--agent", "checkpoint:no/such/run"], ["no/such/run"]),
     # unwritable output folders
