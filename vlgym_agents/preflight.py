@@ -36,7 +36,8 @@ def check_model_source(path: str) -> None:
                             "saved with save_pretrained, or a Hugging Face Hub id)")
         return
     if not _HUB_ID.match(path) or folder.exists():
-        raise UserError(f"no model folder at {path}" + (" (and no Hub access here)" if hub_offline() else ""))
+        why = "no Hub access here" if hub_offline() else "not a Hugging Face Hub model id either"
+        raise UserError(f"no model folder at {path} (and {why})")
     if hub_offline():
         from huggingface_hub import try_to_load_from_cache
 
@@ -50,7 +51,10 @@ def check_image_text_model(path: str) -> None:
     from transformers import AutoConfig
     from transformers.models.auto.modeling_auto import MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES
 
-    config = AutoConfig.from_pretrained(path)
+    try:
+        config = AutoConfig.from_pretrained(path)
+    except OSError as error:  # a Hub id that cannot be fetched: no network, no such repo, a gated model
+        raise UserError(f"cannot load the model config of {path}: {error}") from error
     if config.model_type not in MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES:
         architectures = ", ".join(getattr(config, "architectures", None) or []) or "no architectures listed"
         raise UserError(f"{path} is a '{config.model_type}' model ({architectures}), which has no image-text class "

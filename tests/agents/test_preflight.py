@@ -57,7 +57,7 @@ def test_a_missing_model_folder_says_so_instead_of_a_hub_traceback(tmp_path):
     result = train_cli("rl", "quickstart", "model.path=/nonexistent", cwd=tmp_path)
     assert_user_error(result, "no model folder at /nonexistent (and no Hub access here)")
     online = train_cli("rl", "quickstart", "model.path=/nonexistent", cwd=tmp_path, offline=False)
-    assert_user_error(online, "no model folder at /nonexistent")
+    assert_user_error(online, "no model folder at /nonexistent (and not a Hugging Face Hub model id either)")
 
 
 def test_a_hub_id_that_is_not_cached_offline(tmp_path):
