@@ -3,5 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh dev,miniworld,alfworld,webshop,agents,record
+bash scripts/base_venv.sh
 .venv/bin/ruff check .
 .venv/bin/python -m pytest tests -q "$@"

@@ -17,6 +17,8 @@ from rich.progress import Progress
 from rich.table import Table
 
 import vlgym
+from vlgym.cli_errors import run_cli
+from vlgym.extras import usability_summary
 from vlgym.plans import env_ids, eval_plans
 
 app = typer.Typer(help="vlgym: vision-language agent environments.", no_args_is_help=True,
@@ -56,6 +58,7 @@ def list_command(family: Annotated[str | None, typer.Option(help="Only this fami
     for env_id, description in vlgym.list_envs(family).items():
         table.add_row(env_id, description)
     console.print(table)
+    console.print(usability_summary(), markup=False)
 
 
 @app.command()
@@ -116,10 +119,10 @@ def doctor(out_dir: Annotated[Path, typer.Option(help="Where one frame per famil
 @app.command()
 def bench(
     env: EnvOption = None,
-    seconds: Annotated[float, typer.Option(help="Seconds of stepping per env.")] = 3.0,
+    seconds: Annotated[float, typer.Option(min=0.1, help="Seconds of stepping per env.")] = 3.0,
     family: Annotated[str | None, typer.Option(help="All ids of this family.")] = None,
     raw: Annotated[bool, typer.Option(help="Also step the raw simulator behind each id (where there is one).")] = False,
-    workers: Annotated[int, typer.Option(help="Also measure N envs in an AsyncVectorEnv (0: skip).")] = 0,
+    workers: Annotated[int, typer.Option(min=0, help="Also measure N envs in an AsyncVectorEnv (0: skip).")] = 0,
     kwarg: KwargOption = None,
     output: Annotated[Path | None, typer.Option(help="Write the results as JSON.")] = None,
 ):
@@ -175,7 +178,7 @@ def eval_command(
         help="Episode manifest (JSON) to run, or 'default': the one vlgym ships for each --env.")] = None,
     split: Annotated[str, typer.Option(help="Split of the manifest.")] = "eval",
     episodes: Annotated[int | None, typer.Option(
-        help="Episodes per (agent, env); default 100, or with a manifest the whole split (N: its first N).",
+        min=1, help="Episodes per (agent, env); default 100, or with a manifest the whole split (N: its first N).",
         show_default=False)] = None,
     seed: Annotated[int, typer.Option(help="Without a manifest: first episode seed (seed, seed+1, ...).")] = 0,
     family: Annotated[str | None, typer.Option(help="All ids of this family.")] = None,
@@ -422,5 +425,9 @@ def webshop_search_bench(
                   f"p95 {latency['p95']:.2f}, max {latency['max']:.2f}")
 
 
+def main() -> None:
+    run_cli(app, "vlgym")
+
+
 if __name__ == "__main__":
-    app()
+    main()

@@ -27,6 +27,7 @@ from vlgym.eval import summarize
 from vlgym.prompts import format_answer
 from vlgym_agents.config import Sampling, TrainConfig
 from vlgym_agents.policy.vlm import Prompt, VLMPolicy
+from vlgym_agents.preflight import check_startup
 from vlgym_agents.rollout.evaluate import make_env, play_episodes
 from vlgym_agents.runtime import quiet_libraries, setup_torch
 
@@ -110,6 +111,7 @@ def sft_loss(policy: VLMPolicy, demos: list[Demonstration]) -> torch.Tensor:
 
 def warm_start(config: TrainConfig, output_dir: str | Path, *, report=None) -> tuple[Path, dict]:
     """Run the warm start; returns the model folder and a summary of each check (also written as JSON)."""
+    check_startup(config)  # the model, its processor and the env's extra, before any weights load
     output_dir = Path(output_dir)
     sft = config.sft
     random.seed(config.run.seed)
