@@ -10,6 +10,7 @@
 import vlgym.envs  # noqa: F401  (registers every id)
 from vlgym.core.parsing import ParseResult, parse_action
 from vlgym.core.registration import list_envs
+from vlgym.errors import MissingExtraError, UserError
 
 __version__ = "0.1.0"
-__all__ = ["ParseResult", "__version__", "list_envs", "parse_action"]
+__all__ = ["MissingExtraError", "ParseResult", "UserError", "__version__", "list_envs", "parse_action"]

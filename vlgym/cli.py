@@ -1,4 +1,4 @@
-"""The ``vlgym`` command: list, play, doctor, bench, eval, manifest, serve."""
+"""The ``vlgym`` command: list, play, doctor, bench, eval, manifest, view, export, record, serve."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from rich.progress import Progress
 from rich.table import Table
 
 import vlgym
+from vlgym.cli_errors import run_cli
+from vlgym.extras import usability_summary
 from vlgym.plans import env_ids, eval_plans
 
 app = typer.Typer(help="vlgym: vision-language agent environments.", no_args_is_help=True,
@@ -56,6 +58,7 @@ def list_command(family: Annotated[str | None, typer.Option(help="Only this fami
     for env_id, description in vlgym.list_envs(family).items():
         table.add_row(env_id, description)
     console.print(table)
+    console.print(usability_summary(), markup=False)
 
 
 @app.command()
@@ -116,10 +119,10 @@ def doctor(out_dir: Annotated[Path, typer.Option(help="Where one frame per famil
 @app.command()
 def bench(
     env: EnvOption = None,
-    seconds: Annotated[float, typer.Option(help="Seconds of stepping per env.")] = 3.0,
+    seconds: Annotated[float, typer.Option(min=0.1, help="Seconds of stepping per env.")] = 3.0,
     family: Annotated[str | None, typer.Option(help="All ids of this family.")] = None,
     raw: Annotated[bool, typer.Option(help="Also step the raw simulator behind each id (where there is one).")] = False,
-    workers: Annotated[int, typer.Option(help="Also measure N envs in an AsyncVectorEnv (0: skip).")] = 0,
+    workers: Annotated[int, typer.Option(min=0, help="Also measure N envs in an AsyncVectorEnv (0: skip).")] = 0,
     kwarg: KwargOption = None,
     output: Annotated[Path | None, typer.Option(help="Write the results as JSON.")] = None,
 ):
@@ -175,7 +178,7 @@ def eval_command(
         help="Episode manifest (JSON) to run, or 'default': the one vlgym ships for each --env.")] = None,
     split: Annotated[str, typer.Option(help="Split of the manifest.")] = "eval",
     episodes: Annotated[int | None, typer.Option(
-        help="Episodes per (agent, env); default 100, or with a manifest the whole split (N: its first N).",
+        min=1, help="Episodes per (agent, env); default 100, or with a manifest the whole split (N: its first N).",
         show_default=False)] = None,
     seed: Annotated[int, typer.Option(help="Without a manifest: first episode seed (seed, seed+1, ...).")] = 0,
     family: Annotated[str | None, typer.Option(help="All ids of this family.")] = None,
@@ -183,6 +186,10 @@ def eval_command(
     output: Annotated[Path | None, typer.Option(help="Write per-episode and aggregate results as JSON.")] = None,
     markdown: Annotated[Path | None, typer.Option(help="Write the results table as Markdown.")] = None,
     contact_sheet: Annotated[Path | None, typer.Option(help="Write a PNG of each env's first frame.")] = None,
+    record: Annotated[Path | None, typer.Option(
+        help="Record the episodes: one run folder per (env, agent) under this folder (see `vlgym view`).")] = None,
+    record_episodes: Annotated[int | None, typer.Option(
+        help="Record only the first K episodes of each (env, agent).", min=1, show_default=False)] = None,
 ):
     """Success rate and mean score (95% intervals), parse failures and episode length of agents on envs.
 
@@ -192,6 +199,7 @@ def eval_command(
 
     from vlgym.eval import evaluate, markdown_table
     from vlgym.manifest import Manifest
+    from vlgym.record.writer import run_folder_name
 
     plans, agents = _eval_plans(env, family, manifest, split), agent or ["expert", "random"]
     _check_agents(agents)
@@ -207,11 +215,13 @@ def eval_command(
         task = progress.add_task("evaluating", total=len(agents) * sum(planned_episodes(p) for p in plans))
         for plan in plans:
             for name in agents:
+                env_id = plan.env_id if isinstance(plan, Manifest) else plan
                 try:
                     results.append(evaluate(plan, name, split=split, episodes=episodes, seed=seed,
-                                            env_kwargs=env_kwargs, progress=lambda n: progress.advance(task, n)))
+                                            env_kwargs=env_kwargs, progress=lambda n: progress.advance(task, n),
+                                            record_to=record and record / run_folder_name(env_id, name),
+                                            record_episodes=record_episodes))
                 except NotImplementedError as error:  # e.g. no expert for a task without a goal
-                    env_id = plan.env_id if isinstance(plan, Manifest) else plan
                     console.print(f"[yellow]skipped[/] {env_id} with {name}: {escape(str(error))}")
                     progress.advance(task, planned_episodes(plan))
                 except FileNotFoundError as error:  # e.g. checkpoint:PATH with nothing at PATH
@@ -240,6 +250,59 @@ def eval_command(
         ids = [p.env_id if isinstance(p, Manifest) else p for p in plans]
         write_contact_sheet(ids, contact_sheet, seed=seed, env_kwargs=env_kwargs)
         console.print(f"contact sheet: {contact_sheet}")
+    if record:
+        console.print(f"episodes: {record} (look at them: vlgym view {record})")
+
+
+@app.command("view")
+def view_command(
+    folders: Annotated[list[Path], typer.Argument(help="Recorded runs (a run folder or any folder above runs); "
+                                                      "a second folder is shown side by side on the same seeds.")],
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: any free port).")] = 0,
+):
+    """Browse recorded episodes in a local web page: frames, prompts, answers, parse results, rewards."""
+    from vlgym.record.viewer import serve
+
+    if len(folders) > 2:
+        raise typer.BadParameter("at most two folders (they are compared side by side)")
+    try:
+        serve(folders, port=port, announce=lambda url: console.print(f"viewer: {url}  (Ctrl-C stops it)"))
+    except FileNotFoundError as error:
+        raise typer.BadParameter(str(error)) from None
+
+
+@app.command("export")
+def export_command(
+    folder: Annotated[Path, typer.Argument(help="Recorded runs (a run folder or any folder above runs).")],
+    to: Annotated[Path, typer.Option("--to", help="Dataset folder to write (Parquet, Hugging Face datasets).")],
+):
+    """Write recorded episodes as a Hugging Face dataset: one row per step (datasets.load_dataset reads it)."""
+    from vlgym.record.dataset import export_dataset
+
+    try:
+        rows = export_dataset(folder, to)
+    except (FileNotFoundError, ValueError) as error:
+        raise typer.BadParameter(str(error)) from None
+    console.print(f"{rows} steps written to {to}")
+
+
+@app.command("record")
+def record_command(
+    env: Annotated[str, typer.Option("--env", "-e", help="Env id.")],
+    to: Annotated[Path, typer.Option("--to", help="Dataset folder to write (Parquet, Hugging Face datasets).")],
+    agent: Annotated[str, typer.Option("--agent", "-a", help="expert, random, or NAME:ARG of a plugin.")] = "expert",
+    episodes: Annotated[int, typer.Option(help="Episodes to play.", min=1)] = 10,
+    seed: Annotated[int, typer.Option(help="First episode seed (seed, seed+1, ...).")] = 0,
+    kwarg: KwargOption = None,
+    keep: Annotated[Path | None, typer.Option(help="Also keep the recorded episodes here (for `vlgym view`).")] = None,
+):
+    """Play an agent (by default the expert) and write its steps as a dataset: demonstrations in one command."""
+    from vlgym.record.dataset import record_dataset
+
+    _check_agents([agent])
+    rows = record_dataset(_env_ids([env])[0], agent, to, episodes=episodes, seed=seed, env_kwargs=_kwargs(kwarg),
+                          keep=keep)
+    console.print(f"{rows} steps of {episodes} episodes written to {to}")
 
 
 @app.command("manifest")
@@ -378,5 +441,9 @@ def serve(
         raise typer.BadParameter(str(error)) from None
 
 
+def main() -> None:
+    run_cli(app, "vlgym")
+
+
 if __name__ == "__main__":
-    app()
+    main()

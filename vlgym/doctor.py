@@ -14,6 +14,7 @@ import gymnasium as gym
 from PIL import Image
 
 from vlgym.core.registration import env_entry, list_envs
+from vlgym.extras import missing_modules
 
 
 @dataclass
@@ -66,7 +67,7 @@ def check_gl_backends(out_dir: Path | None) -> Check:
 
 
 def check_miniworld(out_dir: Path | None) -> Check:
-    missing = _missing("miniworld", "pyglet")
+    missing = missing_modules("miniworld")
     if missing:
         return Check("miniworld", False, f"not installed ({', '.join(missing)}): pip install 'vlgym[miniworld]'")
     check = _frame_check("miniworld", "vlgym/MiniWorld-FourRooms-v0", out_dir)
@@ -77,7 +78,7 @@ def check_miniworld(out_dir: Path | None) -> Check:
 
 def check_alfworld(out_dir: Path | None) -> Check:
     """Generate a game, load it in ALFWorld's engine (Fast Downward included), play its walkthrough, draw it."""
-    missing = _missing("alfworld", "textworld", "fast_downward")
+    missing = missing_modules("alfworld")
     if missing:
         return Check("alfworld", False, f"not installed ({', '.join(missing)}): pip install 'vlgym[alfworld]' "
                                         "(Fast Downward compiles from source: needs cmake and g++)")
@@ -85,7 +86,7 @@ def check_alfworld(out_dir: Path | None) -> Check:
 
 
 def check_webshop(out_dir: Path | None) -> Check:
-    missing = _missing("selenium", "bm25s", "Stemmer", "jinja2")
+    missing = missing_modules("webshop")
     if missing:
         return Check("webshop", False, f"python packages missing: {', '.join(missing)} (pip install 'vlgym[webshop]')")
     from vlgym.envs.webshop.browser import find_chromium

@@ -3,7 +3,9 @@ with 95% intervals, parse-failure rate and episode lengths, as JSON and as a Mar
 
 An agent is anything with ``act(obs, info) -> str``, optionally ``reset(seed)`` (called before each episode)
 and ``describe() -> dict`` (recorded in the results: decoding parameters, checkpoint path and hash, ...), or a
-plain callable ``(obs, info) -> str``. Agents by name (``--agent`` on the command line):
+plain callable ``(obs, info) -> str``. An agent that builds a prompt may set ``last_prompt`` (the full prompt
+text) and ``last_answer`` (its raw answer) in ``act``: recordings (``record_to=``) store them with each step.
+Agents by name (``--agent`` on the command line):
 
 * ``"expert"``: the env's ``expert_action()``;
 * ``"random"``: uniform over ``info["available_actions"]``, seeded per episode;
@@ -22,6 +24,7 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
+from pathlib import Path
 from typing import Any, Protocol
 
 import gymnasium as gym
@@ -289,11 +292,14 @@ def episode_plan(env: str | Manifest, *, split: str = "eval", episodes: int | No
 
 def evaluate(env: str | Manifest, agent: str | Agent | Callable, *, split: str = "eval",
              episodes: int | None = None, seed: int = 0, seeds: Sequence[int] | None = None,
-             env_kwargs: dict[str, Any] | None = None, progress: Callable[[int], None] | None = None) -> EvalResult:
+             env_kwargs: dict[str, Any] | None = None, progress: Callable[[int], None] | None = None,
+             record_to: str | Path | None = None, record_episodes: int | None = None) -> EvalResult:
     """Run ``agent`` over a manifest's ``split`` (its first ``episodes`` if given), or on an env id over
     ``seeds`` (default ``seed .. seed + episodes - 1``, 100 episodes).
 
     With a manifest, ``env_kwargs`` override the manifest's own (the result records the ones used).
+    ``record_to``: record the episodes (the first ``record_episodes``, default all) as a run in that folder
+    (docs/recording.md).
 
     >>> result = evaluate("vlgym/GymCards-NumberLine-v0", "expert", episodes=5)
     >>> result.summary()["success_rate"], result.summary()["parse_failure_rate"]
@@ -301,18 +307,32 @@ def evaluate(env: str | Manifest, agent: str | Agent | Callable, *, split: str =
     """
     env_id, kwargs, planned, record = episode_plan(env, split=split, episodes=episodes, seed=seed, seeds=seeds,
                                                    env_kwargs=env_kwargs)
-    game = gym.make(env_id, **kwargs)
+    game = played = gym.make(env_id, **kwargs)
     try:
         player = make_agent(agent, game, env_id, kwargs)
         name = agent if isinstance(agent, str) else getattr(player, "name", type(player).__name__)
+        if record_to is not None:
+            played = record_run(game, record_to, player, name, env_id, kwargs, record, record_episodes)
         results = []
         for episode in planned:
-            results.append(run_episode(game, player, episode.seed, options=episode.options))
+            results.append(run_episode(played, player, episode.seed, options=episode.options))
             if progress is not None:
                 progress(1)
     finally:
-        game.close()
+        played.close()
     return EvalResult(env_id, name, results, kwargs, describe_agent(player), record)
+
+
+def record_run(env: gym.Env, folder: str | Path, agent: Any, name: str, env_id: str, env_kwargs: dict[str, Any],
+               manifest: dict[str, Any] | None, episodes: int | None) -> gym.Env:
+    """``env`` wrapped to record its first ``episodes`` (all if None) into ``folder``, with the run's record."""
+    from vlgym.record import agent_notes, write_run
+    from vlgym.wrappers import RecordEpisode
+
+    write_run(folder, kind="eval", env_id=env_id, env_kwargs=env_kwargs, agent=name, agent_info=describe_agent(agent),
+              manifest=manifest, vlgym_version=vlgym.__version__)
+    return RecordEpisode(env, folder, gif=False, max_episodes=episodes, notes=agent_notes(agent), env_id=env_id,
+                         env_kwargs=env_kwargs)
 
 
 def _interval(value: float, ci: Sequence[float]) -> str:

@@ -14,7 +14,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from vlgym.cli_errors import run_cli
 from vlgym_agents.config import PACKAGED, config_path, packaged_configs
+from vlgym_agents.policy.tiny import Arch
+from vlgym_agents.preflight import out_of_memory_message
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console()
@@ -54,7 +57,7 @@ def configs_command():
 
 
 @app.command("tiny")
-def tiny_command(path: Path, arch: Annotated[str, typer.Option(help="qwen2_5_vl or idefics3")] = "qwen2_5_vl",
+def tiny_command(path: Path, arch: Annotated[Arch, typer.Option(help="qwen2_5_vl or idefics3")] = "qwen2_5_vl",
                  seed: int = 0):
     """Build a randomly initialised tiny VLM (model + processor) offline."""
     from vlgym_agents.policy.tiny import build_tiny_vlm
@@ -69,14 +72,10 @@ def rl_command(config: ConfigArg, overrides: OverridesArg = None,
                allow_config_change: Annotated[bool, typer.Option(
                    help="With --resume: go on although the config differs from the checkpoint's.")] = False):
     """Train with VL-DAC, or another registered rule (algo.name=rl4vlm|loop); `accelerate launch` for several GPUs."""
-    from vlgym_agents.train import ConfigChangedError, Trainer
+    from vlgym_agents.train import Trainer
 
     _setup_output()
-    try:
-        trainer = Trainer(_load(config, overrides), resume=resume, allow_config_change=allow_config_change)
-    except ConfigChangedError as error:
-        console.print(f"[red]refusing to resume[/]: {error}", highlight=False)
-        raise typer.Exit(2) from error
+    trainer = Trainer(_load(config, overrides), resume=resume, allow_config_change=allow_config_change)
     console.print_json(json.dumps(trainer.train()))
 
 
@@ -111,7 +110,7 @@ def main() -> None:
     >>> CliRunner().invoke(app, ["configs"]).output.split()[:3:2]
     ['alfworld', 'blackjack']
     """
-    app()
+    run_cli(app, "vlgym-train", translators=[out_of_memory_message])
 
 
 if __name__ == "__main__":

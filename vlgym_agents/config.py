@@ -164,7 +164,17 @@ class SFTSettings(Strict):
     stop_success_rate: float | None = Field(None, ge=0, le=1,
                                             description="and success is at least this (None: any)")
     thoughts: str = ""
+    dataset: Path | None = Field(None, description="take the demonstrations from this dataset (`vlgym record`) "
+                                                   "instead of playing the expert")
     seed_start: int = Field(500_000, ge=0, description="demonstration episodes use their own seed range")
+
+
+class RecordSettings(Strict):
+    """What the trainer records into its run folder (``vlgym view <output_dir>/episodes``)."""
+
+    every_updates: int = Field(0, ge=0, description="record sampled episodes every N updates (0: never)")
+    episodes: int = Field(4, ge=1, description="episodes per recording, on the first training seeds")
+    final_eval: bool = Field(True, description="record the final held-out evaluation's episodes")
 
 
 class TrainConfig(Strict):
@@ -176,6 +186,7 @@ class TrainConfig(Strict):
     run: RunSettings = Field(default_factory=RunSettings)
     eval: EvalSettings = Field(default_factory=EvalSettings)
     sft: SFTSettings = Field(default_factory=SFTSettings)
+    record: RecordSettings = Field(default_factory=RecordSettings)
 
     def training_seeds(self, world_size: int = 1) -> range:
         """Every episode seed RL training (on ``world_size`` ranks) can reset an env with.

@@ -5,7 +5,8 @@
    answer format but still decides poorly, which leaves RL room to improve;
 3. evaluate it on held-out seeds; train it with VL-DAC (LoRA, KL to the warm-started model, value warm-up);
    evaluate again on the same seeds;
-4. write ``report.md`` (success rates with 95% intervals), ``learning_curve.png`` and an episode GIF.
+4. write ``report.md`` (success rates with 95% intervals, the ``vlgym view`` commands for its recorded
+   episodes), ``learning_curve.png`` and an episode GIF.
 
 NumberLine runs with ``state_in_text=True``: the positions are also written in the prompt (the picture stays).
 A tiny model trained from scratch does not learn to read digits and marker positions from pixels within
@@ -24,7 +25,9 @@ from rich.console import Console
 
 from vlgym_agents.config import TrainConfig, load_config
 from vlgym_agents.policy.tiny import build_tiny_vlm
-from vlgym_agents.rollout.evaluate import evaluate_greedy_and_sampled, play_episodes
+from vlgym_agents.rollout.evaluate import evaluate_greedy_and_sampled, held_out_seeds, play_episodes
+
+RECORDED = 8  # held-out episodes recorded before and after RL, for the viewer
 
 
 def rows_with_episodes(metrics_file: Path) -> list[dict[str, Any]]:
@@ -71,7 +74,8 @@ def _row(name: str, result: dict) -> str:
             f"{result['mean_length']:.2f} | {result['invalid_action_rate']:.3f} |")
 
 
-def write_report(path: Path, config: TrainConfig, warm: dict, before: dict, after: dict, timings: dict) -> None:
+def write_report(path: Path, config: TrainConfig, warm: dict, before: dict, after: dict, timings: dict,
+                 output: Path) -> None:
     episodes = before["greedy"]["episodes"]
     lines = [
         "# vlgym quickstart: VL-DAC on NumberLine with a tiny VLM (CPU)", "",
@@ -87,7 +91,10 @@ def write_report(path: Path, config: TrainConfig, warm: dict, before: dict, afte
         f"VL-DAC: {config.run.total_env_steps} env steps, {config.env.num_envs} envs, sampling temperature "
         f"{config.sampling.temperature}.", "",
         "Wall time: " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()), "",
-        "![learning curve](learning_curve.png)", "", "An episode of the trained policy: `episode.gif`.",
+        "![learning curve](learning_curve.png)", "", "An episode of the trained policy: `episode.gif`.", "",
+        f"Step through the first {RECORDED} held-out episodes (greedy) before and after RL, side by side: "
+        f"`vlgym view {output / 'episodes' / 'before'} {output / 'episodes' / 'after'}`; episodes sampled during "
+        f"RL: `vlgym view {output / 'rl' / 'episodes'}`.",
     ]
     path.write_text("\n".join(lines) + "\n")
 
@@ -121,7 +128,10 @@ def run_quickstart(output: str | Path, overrides: list[str], *, console: Console
 
     console.print("[bold]2/4[/] held-out evaluation of the warm-started policy")
     mark = time.perf_counter()
-    before = evaluate_greedy_and_sampled(VLMPolicy(config.model), config)
+    warm_policy = VLMPolicy(config.model)
+    before = evaluate_greedy_and_sampled(warm_policy, config)
+    play_episodes(warm_policy, config.env, held_out_seeds(config)[:RECORDED], config.eval.sampling,
+                  record_dir=output / "episodes" / "before")
     timings["evaluation before"] = time.perf_counter() - mark
     console.print(f"  success: greedy {before['greedy']['success_rate']:.3f}, "
                   f"sampled {before['sampled']['success_rate']:.3f}")
@@ -135,10 +145,9 @@ def run_quickstart(output: str | Path, overrides: list[str], *, console: Console
     console.print("[bold]4/4[/] held-out evaluation of the trained policy")
     mark = time.perf_counter()
     after = evaluate_greedy_and_sampled(trainer.unwrapped, config)
-    play_episodes(trainer.unwrapped, config.env, [config.eval.seed_start], config.eval.sampling,
-                  record_dir=output / "episode")
-    gif = next((output / "episode").rglob("episode.gif"))
-    (output / "episode.gif").write_bytes(gif.read_bytes())
+    play_episodes(trainer.unwrapped, config.env, held_out_seeds(config)[:RECORDED], config.eval.sampling,
+                  record_dir=output / "episodes" / "after")
+    (output / "episode.gif").write_bytes((output / "episodes" / "after" / "episode_00000" / "episode.gif").read_bytes())
     timings["evaluation after"] = time.perf_counter() - mark
     timings["total"] = time.perf_counter() - started
     learning_curve(output / "rl" / "metrics.jsonl", before, after, config.run.total_env_steps,
@@ -146,6 +155,6 @@ def run_quickstart(output: str | Path, overrides: list[str], *, console: Console
     (output / "results.json").write_text(json.dumps({"warm_start": warm, "before": before, "after": after,
                                                       "timings_s": timings}, indent=2))
     report = output / "report.md"
-    write_report(report, config, warm, before, after, timings)
+    write_report(report, config, warm, before, after, timings, output)
     console.print(report.read_text())
     return report

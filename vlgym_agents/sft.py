@@ -1,7 +1,9 @@
 """Warm start: supervised fine-tuning on expert demonstrations, in the answer format RL uses.
 
-Demonstrations come straight from ``env.unwrapped.expert_action()``: each step is the prompt the policy would
-see and the answer ``{"thoughts": ..., "action": <expert action>}``. Training is teacher-forced cross-entropy
+Demonstrations come straight from ``env.unwrapped.expert_action()``, or from a dataset of recorded steps
+(``sft.dataset``: ``vlgym record --agent expert ...`` or ``vlgym export``; the same steps give the same
+demonstrations): each step is the prompt the policy would see and the answer
+``{"thoughts": ..., "action": <expert action>}``. Training is teacher-forced cross-entropy
 on the answer tokens (and the end-of-turn token). Every ``check_every`` steps the policy plays a few episodes
 with the RL sampling parameters, and training stops as soon as its *sampled* answers are valid often enough:
 greedy decoding hides a format that is right at the argmax but still too uncertain to sample (see
@@ -25,6 +27,7 @@ from vlgym.eval import summarize
 from vlgym.prompts import format_answer
 from vlgym_agents.config import Sampling, TrainConfig
 from vlgym_agents.policy.vlm import Prompt, VLMPolicy
+from vlgym_agents.preflight import check_startup
 from vlgym_agents.rollout.evaluate import make_env, play_episodes
 from vlgym_agents.runtime import quiet_libraries, setup_torch
 
@@ -59,6 +62,31 @@ def collect_demonstrations(policy: VLMPolicy, config: TrainConfig) -> list[Demon
     return demos
 
 
+def load_demonstrations(policy: VLMPolicy, config: TrainConfig) -> list[Demonstration]:
+    """The first ``config.sft.demos`` rows of the dataset ``config.sft.dataset``, recorded on ``config.env``."""
+    import datasets
+    import numpy as np
+
+    settings, sft = config.env, config.sft
+    if settings.history:
+        raise ValueError("sft.dataset holds one frame per step: it needs env.history = 0")
+    demos: list[Demonstration] = []
+    for row in datasets.load_dataset(str(sft.dataset), split="train"):
+        if len(demos) == sft.demos:
+            break
+        if row["env_id"] != settings.id or json.loads(row["env_kwargs"]) != settings.kwargs:
+            raise ValueError(f"{sft.dataset} was recorded on {row['env_id']} {row['env_kwargs']}, not on "
+                             f"env.id={settings.id} env.kwargs={json.dumps(settings.kwargs)}")
+        obs = {"image": np.asarray(row["image"].convert("RGB")), "text": row["text"]}
+        info = {"instruction": row["instruction"], "available_actions": row["available_actions"]}
+        demos.append(Demonstration(policy.prompt(obs, info, number_actions=settings.number_actions),
+                                   format_answer(row["action"], sft.thoughts)))
+    if len(demos) < sft.demos:
+        log.warning("%s has %d steps, fewer than sft.demos=%d: training on all of them", sft.dataset, len(demos),
+                    sft.demos)
+    return demos
+
+
 def answer_tokens(policy: VLMPolicy, answers: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
     """Right-padded ids of each answer followed by the end-of-turn token, and their mask."""
     tokenizer = policy.processor.tokenizer
@@ -83,13 +111,14 @@ def sft_loss(policy: VLMPolicy, demos: list[Demonstration]) -> torch.Tensor:
 
 def warm_start(config: TrainConfig, output_dir: str | Path, *, report=None) -> tuple[Path, dict]:
     """Run the warm start; returns the model folder and a summary of each check (also written as JSON)."""
+    check_startup(config)  # the model, its processor and the env's extra, before any weights load
     output_dir = Path(output_dir)
     sft = config.sft
     random.seed(config.run.seed)
     torch.manual_seed(config.run.seed)
     quiet_libraries()
     policy = VLMPolicy(config.model, device=setup_torch(config.run))
-    demos = collect_demonstrations(policy, config)
+    demos = load_demonstrations(policy, config) if sft.dataset else collect_demonstrations(policy, config)
     optimizer = torch.optim.AdamW(policy.trainable_parameters(), lr=sft.lr, betas=(0.9, 0.98), weight_decay=0.0)
     check_seeds = list(range(sft.seed_start + 100_000, sft.seed_start + 100_000 + sft.check_episodes))
     rng = random.Random(config.run.seed)

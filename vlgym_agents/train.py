@@ -29,12 +29,15 @@ from typing import Any
 import numpy as np
 import torch
 
+from vlgym.errors import UserError
 from vlgym.eval import summarize
 from vlgym_agents.algos.batch import StepBatch, normalize_advantages
 from vlgym_agents.algos.rule import make_rule
 from vlgym_agents.checkpoint import latest_checkpoint, load_training_state, rng_state, save_checkpoint
 from vlgym_agents.config import TrainConfig, config_changes, dump_config, load_config
 from vlgym_agents.policy.vlm import VLMPolicy
+from vlgym_agents.preflight import check_startup
+from vlgym_agents.recording import TrainingRecorder
 from vlgym_agents.rollout.collector import Collector
 from vlgym_agents.rollout.evaluate import held_out_seeds, play_episodes
 from vlgym_agents.rollout.types import Rollout, StepRecord
@@ -63,7 +66,7 @@ def pad_right(rows: list[torch.Tensor], value: float = 0.0) -> tuple[torch.Tenso
     return out, mask
 
 
-class ConfigChangedError(ValueError):
+class ConfigChangedError(UserError):
     """``--resume`` with a config that differs from the checkpoint's (the message lists the changes)."""
 
 
@@ -78,6 +81,7 @@ class Trainer:
     def __init__(self, config: TrainConfig, *, resume: bool = False, allow_config_change: bool = False):
         from accelerate import Accelerator
 
+        check_startup(config)  # the model, its processor and the env's extra, before any weights load
         self.config = config
         run = config.run
         quiet_libraries()
@@ -90,7 +94,7 @@ class Trainer:
         self.updates_total = math.ceil(run.total_env_steps / (config.env.num_envs * run.steps_per_env * self.world))
         resume_from = latest_checkpoint(self.checkpoints) if resume else None
         if resume and resume_from is None:
-            log.warning("--resume: no checkpoint under %s, starting fresh", self.checkpoints)
+            raise UserError(f"--resume: no checkpoint under {self.checkpoints} (drop --resume to start a new run)")
         if resume_from is not None:
             self._check_config(resume_from, allow_config_change)
         self.rule = make_rule(config.algo)
@@ -117,6 +121,7 @@ class Trainer:
         self.collector.seed_cursor = self.state["seed_cursor"]
         self.rng = np.random.default_rng(run.seed + 7919 * self.rank + self.state["update"])
         self.writer = self.jsonl = None
+        self.recorder = TrainingRecorder(config, self.out)
 
     def _policy(self, checkpoint: Path | None) -> VLMPolicy:
         if checkpoint is None:
@@ -266,6 +271,8 @@ class Trainer:
                         self._log_progress(metrics, time.perf_counter() - run_started)
                     if state["update"] % config.run.checkpoint_every == 0 or state["update"] == self.updates_total:
                         self.save()
+                    if self.accelerator.is_main_process:
+                        self.recorder.after_update(self.unwrapped, state["update"])
             summary = {"state": dict(state)}
             if config.eval.episodes and self.accelerator.is_main_process:
                 summary["eval"] = self.evaluate()
@@ -326,5 +333,7 @@ class Trainer:
         """Held-out episodes with the evaluation decoding parameters."""
         ev = self.config.eval
         seeds = held_out_seeds(self.config)
-        episodes = play_episodes(self.unwrapped, self.config.env, seeds, ev.sampling, batch_size=ev.num_envs)
+        folder, run_info = self.recorder.eval_folder(self.state["update"])
+        episodes = play_episodes(self.unwrapped, self.config.env, seeds, ev.sampling, batch_size=ev.num_envs,
+                                 record_dir=folder, run_info=run_info)
         return {"seeds": [seeds[0], seeds[-1]], "sampling": ev.sampling.model_dump(), **summarize(episodes)}

@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+from vlgym.record import find_runs
+
 
 @pytest.mark.timeout(300)
 def test_quickstart_writes_its_report(tmp_path):
@@ -22,4 +24,8 @@ def test_quickstart_writes_its_report(tmp_path):
     assert "| after VL-DAC, sampled |" in text and "state_in_text=True" in text
     assert (tmp_path / "learning_curve.png").stat().st_size > 1000
     assert (tmp_path / "episode.gif").read_bytes()[:3] == b"GIF"
+    view = f"vlgym view {tmp_path / 'episodes' / 'before'} {tmp_path / 'episodes' / 'after'}"
+    assert view in text
+    for phase in ("before", "after"):
+        assert [len(r.episode_dirs()) for r in find_runs(tmp_path / "episodes" / phase)] == [4]
     assert (tmp_path / "rl" / "checkpoints" / "latest").exists()

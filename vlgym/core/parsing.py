@@ -69,10 +69,28 @@ def normalize(text: str) -> str:
     return _SPACES.sub(" ", text).strip(_STRIP).lower()
 
 
-def _object_spans(text: str) -> list[str]:
-    """Top-level ``{...}`` spans in order of appearance, skipping braces inside quoted strings; an object
-    left open at the end (a truncated answer) runs to the end of the text."""
-    spans, depth, start, quote, escaped = [], 0, 0, "", False
+@dataclass(frozen=True)
+class JsonLayout:
+    """Where the JSON-ish parts of a text are, as ``[start, end)`` character spans.
+
+    ``objects``: top-level ``{...}`` spans in order (an object left open at the end, as in a truncated answer,
+    runs to the end of the text); ``strings``: the quoted strings inside them, with whether each was closed.
+    Braces inside quoted strings do not count, and escapes are honoured. The one scanner behind the action
+    parser and RL4VLM's thought/action split (``vlgym_agents.algos.rl4vlm``).
+
+    >>> layout = scan_json('I think {"thoughts": "a {brace}", "action": "+"} done')
+    >>> layout.objects, [(s, e) for s, e, _ in layout.strings][:2]
+    ([(8, 48)], [(9, 19), (21, 32)])
+    """
+
+    objects: list[tuple[int, int]]
+    strings: list[tuple[int, int, bool]]
+
+
+def scan_json(text: str) -> JsonLayout:
+    """The :class:`JsonLayout` of ``text``, in one pass."""
+    objects, strings = [], []
+    depth, start, quote, string_start, escaped = 0, 0, "", 0, False
     for i, char in enumerate(text):
         if quote:
             if escaped:
@@ -81,6 +99,7 @@ def _object_spans(text: str) -> list[str]:
                 escaped = True
             elif char == quote:
                 quote = ""
+                strings.append((string_start, i + 1, True))
         elif char == "{":
             if depth == 0:
                 start = i
@@ -88,12 +107,19 @@ def _object_spans(text: str) -> list[str]:
         elif depth and char == "}":
             depth -= 1
             if depth == 0:
-                spans.append(text[start : i + 1])
+                objects.append((start, i + 1))
         elif depth and char in "\"'":
-            quote = char
+            quote, string_start = char, i
+    if quote:
+        strings.append((string_start, len(text), False))
     if depth:
-        spans.append(text[start:])
-    return spans
+        objects.append((start, len(text)))
+    return JsonLayout(objects, strings)
+
+
+def _object_spans(text: str) -> list[str]:
+    """Top-level ``{...}`` spans in order of appearance (see :class:`JsonLayout`)."""
+    return [text[start:end] for start, end in scan_json(text).objects]
 
 
 def _load(span: str) -> Any:

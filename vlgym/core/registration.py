@@ -46,7 +46,10 @@ class EnvCreator(str):
     @property
     def metadata(self) -> dict:
         """The env class's metadata: ``gym.make`` reads its render modes from here."""
-        return load_env_creator(str(self)).metadata
+        try:
+            return load_env_creator(str(self)).metadata
+        except ImportError:  # the family's extra is not installed here: a remote env needs none (a local one fails
+            return {}        # when it is made, with the install command)
 
     def __call__(self, remote: str | list[str] | None = None, **kwargs) -> gym.Env:
         if remote is not None:

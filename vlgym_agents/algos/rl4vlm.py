@@ -26,6 +26,7 @@ from collections.abc import Sequence
 
 import torch
 
+from vlgym.core.parsing import scan_json
 from vlgym_agents.algos.batch import StepBatch
 from vlgym_agents.algos.rule import Rule
 from vlgym_agents.algos.settings import RL4VLMSettings
@@ -37,45 +38,32 @@ LOG_RATIO_LIMIT = 20.0
 # "action" followed by ':' or '=' as a bare word, for answers with no JSON object (the parser's field form).
 _BARE_FIELD = re.compile(r"""(?<!\w)["']?action["']?\s*[:=]""", re.IGNORECASE)
 _KEY_SEPARATOR = re.compile(r"\s*[:=]")
+# "action" as an unquoted key inside an object.
+_BARE_KEY = re.compile(r"(?<![^\W_])action(?=\s*[:=])")
 
 
 def action_char_start(text: str) -> int | None:
     """Where the last ``action`` key of an answer starts (its opening quote), or None if it has none.
 
     Inside ``{...}`` quoted strings are skipped (with escapes), so only a real key counts; outside any object,
-    a bare ``action:`` field is accepted, as the env's parser accepts it.
+    a bare ``action:`` field is accepted, as the env's parser accepts it. The objects and strings come from the
+    env's own scanner (:func:`vlgym.core.parsing.scan_json`).
     """
-    keys: list[int] = []
-    depth, quote, escaped, string_start = 0, "", False, 0
-    outside: list[tuple[int, int]] = []  # [start, end) of text at depth 0
-    segment_start = 0
-    for i, char in enumerate(text):
-        if quote:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == quote:
-                quote = ""
-                if text[string_start + 1: i].strip().lower() == "action" and _KEY_SEPARATOR.match(text, i + 1):
-                    keys.append(string_start)
-        elif char == "{":
-            if depth == 0:
-                outside.append((segment_start, i))
-            depth += 1
-        elif depth and char == "}":
-            depth -= 1
-            if depth == 0:
-                segment_start = i + 1
-        elif depth and char in "\"'":
-            quote, string_start = char, i
-        elif depth and text.startswith("action", i) and (i == 0 or not text[i - 1].isalnum()) \
-                and _KEY_SEPARATOR.match(text, i + 6):
-            keys.append(i)  # an unquoted key inside an object (json_repair accepts it)
+    layout = scan_json(text)
+    keys = [start for start, end, closed in layout.strings
+            if closed and text[start + 1: end - 1].strip().lower() == "action" and _KEY_SEPARATOR.match(text, end)]
+    in_string = [False] * len(text)
+    for start, end, _ in layout.strings:
+        in_string[start:end] = [True] * (end - start)
+    for start, end in layout.objects:  # unquoted keys inside an object (json_repair accepts them)
+        keys += [m.start() for m in _BARE_KEY.finditer(text, start, end) if not in_string[m.start()]]
     if keys:
-        return keys[-1]
-    if depth == 0:
-        outside.append((segment_start, len(text)))
+        return max(keys)
+    outside, previous = [], 0
+    for start, end in layout.objects:
+        outside.append((previous, start))
+        previous = end
+    outside.append((previous, len(text)))
     bare = [m.start() for start, end in outside for m in _BARE_FIELD.finditer(text, start, end)]
     return bare[-1] if bare else None
 

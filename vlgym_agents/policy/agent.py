@@ -40,20 +40,25 @@ def policy_from_checkpoint(folder: Path) -> tuple[VLMPolicy, TrainConfig]:
 
 
 class CheckpointAgent:
-    """Answers with the trained policy; one prompt at a time."""
+    """Answers with the trained policy; one prompt at a time. ``last_prompt`` / ``last_answer``: the full prompt
+    text and the raw answer of the latest ``act`` (recordings store them)."""
 
     def __init__(self, folder: Path):
         self.folder = folder
         self.policy, self.config = policy_from_checkpoint(folder)
         self.sampling = self.config.eval.sampling
         self.name = f"checkpoint:{folder}"
+        self.last_prompt: str | None = None
+        self.last_answer: str | None = None
 
     def reset(self, seed: int | None) -> None:
         torch.manual_seed(0 if seed is None else seed)
 
     def act(self, obs: dict[str, Any], info: dict[str, Any]) -> str:
         prompt = self.policy.prompt(obs, info, action_index=self.config.env.number_actions)
-        return self.policy.generate(self.policy.encode([prompt]), self.sampling).texts[0]
+        self.last_prompt = prompt.text
+        self.last_answer = self.policy.generate(self.policy.encode([prompt]), self.sampling).texts[0]
+        return self.last_answer
 
     def describe(self) -> dict[str, Any]:
         weights = sorted((self.folder / "model").glob("*.safetensors"))

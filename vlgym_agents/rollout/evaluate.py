@@ -32,20 +32,25 @@ def make_env(settings: EnvSettings) -> gym.Env:
 
 @torch.no_grad()
 def play_episodes(policy: VLMPolicy, settings: EnvSettings, seeds: Sequence[int], sampling: Sampling, *,
-                  batch_size: int = 8, generator_seed: int = 0,
-                  record_dir: str | Path | None = None) -> list[EpisodeResult]:
+                  batch_size: int = 8, generator_seed: int = 0, record_dir: str | Path | None = None,
+                  run_info: dict | None = None) -> list[EpisodeResult]:
     """One episode per seed (in order), ``batch_size`` at a time; sampling is seeded by ``generator_seed``.
 
-    ``record_dir``: save every episode with :class:`vlgym.wrappers.RecordEpisode` (frames, steps, GIF).
+    ``record_dir``: record every episode there (:class:`vlgym.wrappers.RecordEpisode`, with each step's prompt
+    text and answer), and ``run_info`` as the run's ``run.json``.
     """
     torch.manual_seed(generator_seed)
     pending = list(seeds)[::-1]
     slots: list[tuple[gym.Env, EpisodeResult, dict, dict] | None] = []
     envs = [make_env(settings) for _ in range(min(batch_size, len(pending)))]
+    notes: list[dict] = [{} for _ in envs]  # each env's current prompt, for its recorder
     if record_dir is not None:
+        from vlgym.record import write_run
         from vlgym.wrappers import RecordEpisode
 
-        envs = [RecordEpisode(env, Path(record_dir) / f"env_{i}") for i, env in enumerate(envs)]
+        write_run(record_dir, **(run_info or {}))
+        envs = [RecordEpisode(env, record_dir, env_id=settings.id, env_kwargs=settings.kwargs,
+                              notes=lambda i=i: notes[i]) for i, env in enumerate(envs)]
     finished: dict[int, EpisodeResult] = {}
     try:
         for env in envs:
@@ -55,8 +60,9 @@ def play_episodes(policy: VLMPolicy, settings: EnvSettings, seeds: Sequence[int]
             prompts = [policy.prompt(slots[i][2], slots[i][3], action_index=settings.number_actions)
                        for i in active]
             answers = policy.generate(policy.encode(prompts), sampling).texts
-            for i, answer in zip(active, answers, strict=True):
+            for i, prompt, answer in zip(active, prompts, answers, strict=True):
                 env, episode, _, _ = slots[i]
+                notes[i] = {"prompt": prompt.text}
                 obs, reward, terminated, truncated, info = env.step(answer)
                 episode.add_step(float(reward), info)
                 slots[i] = (env, episode, obs, info)

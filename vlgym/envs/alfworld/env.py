@@ -11,6 +11,7 @@ from vlgym.envs.alfworld import catalog
 from vlgym.envs.alfworld.expert import expert_command
 from vlgym.envs.alfworld.games import GameFileError, GameRecord, GameSource
 from vlgym.envs.alfworld.world import World, goal_conditions
+from vlgym.extras import require_extra
 
 RewardMode = Literal["sparse", "rl4vlm", "vl-dac"]
 #: Reward for winning, per reward mode (the shaped modes add the goal-condition score every valid step).
@@ -111,6 +112,7 @@ class ALFWorldEnv(VLGymEnv):
     def __init__(self, *, source: str = "generated", split: str = "train", task_types=None, data_dir=None,
                  game_files=None, reward: RewardMode = "sparse", check_solvable: bool = True,
                  image_size=(384, 640), **kwargs: Any):
+        require_extra("alfworld")  # a missing extra fails here, at gym.make, with the install command
         if reward not in WIN_REWARD:
             raise ValueError(f"reward must be one of {tuple(WIN_REWARD)}, got {reward!r}")
         if reward != "sparse" and kwargs.get("invalid_action_penalty") is None:

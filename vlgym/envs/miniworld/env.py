@@ -13,6 +13,7 @@ import numpy as np
 from vlgym.core.base import Transition, VLGymEnv
 from vlgym.envs.miniworld.gl import ensure_headless_gl
 from vlgym.envs.miniworld.tasks import TASKS
+from vlgym.extras import require_extra
 
 #: Size of MiniWorld's window frame buffer, used only by its own render(); tiny to save ~40 MB per env.
 _WINDOW = 16
@@ -79,6 +80,7 @@ class MiniWorldTaskEnv(VLGymEnv):
 
     def __init__(self, task: str, *, image_size=256, failure_penalty: float = 0.0, domain_rand: bool = False,
                  task_kwargs: dict | None = None, **kwargs: Any):
+        require_extra("miniworld")  # a missing extra fails here, at gym.make, with the install command
         if task not in TASKS:
             raise ValueError(f"unknown MiniWorld task {task!r}; known: {', '.join(TASKS)}")
         if not failure_penalty >= 0:

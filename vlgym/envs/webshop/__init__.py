@@ -10,8 +10,14 @@
 >>> info["action_valid"], info["page"]
 (True, 'results')
 >>> env.close()
+
+Its modules import the webshop extra at the top, so the extra is checked here, when ``gym.make`` loads the package.
 """
 
-from vlgym.envs.webshop.env import WebShopEnv
+from vlgym.extras import require_extra
+
+require_extra("webshop")
+
+from vlgym.envs.webshop.env import WebShopEnv  # noqa: E402
 
 __all__ = ["WebShopEnv"]
