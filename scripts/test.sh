@@ -2,7 +2,7 @@
 # Install vlgym with the dev extras and every simulator family, check style, and run the full test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install.sh dev,miniworld,alfworld,webshop,agents,record
+bash scripts/install.sh dev,miniworld,alfworld,webshop,agents,record,remote,ray
 bash scripts/base_venv.sh
 .venv/bin/ruff check .
 .venv/bin/python -m pytest tests -q "$@"

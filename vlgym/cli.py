@@ -1,4 +1,4 @@
-"""The ``vlgym`` command: list, play, doctor, bench, eval, manifest, view, export, record."""
+"""The ``vlgym`` command: list, play, doctor, bench, eval, manifest, view, export, record, serve."""
 
 from __future__ import annotations
 
@@ -423,6 +423,22 @@ def webshop_search_bench(
                   "(built, or read from the cache)")
     console.print(f"query ms over {min(queries, len(catalog.goals))} goals: median {latency['median']:.2f}, "
                   f"p95 {latency['p95']:.2f}, max {latency['max']:.2f}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface; anything but loopback needs VLGYM_TOKEN.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8765,
+    max_sessions: Annotated[int, typer.Option(help="Most envs held at once.")] = 64,
+    idle_timeout: Annotated[float, typer.Option(help="Seconds after which an unused session is closed.")] = 600.0,
+):
+    """Serve every vlgym id over HTTP, for gym.make(id, remote=URL) and OpenEnv-style clients (docs/remote.md)."""
+    from vlgym.remote.server import Limits, serve
+
+    try:
+        serve(host, port, limits=Limits(max_sessions=max_sessions, idle_timeout=idle_timeout))
+    except ValueError as error:  # e.g. no token for a public interface
+        raise typer.BadParameter(str(error)) from None
 
 
 def main() -> None:

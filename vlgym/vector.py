@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import gymnasium as gym
 import numpy as np
@@ -90,13 +90,18 @@ class EnvFactory:
 
 def make_vector_env(env_ids: str | Sequence[str], num_envs: int | None = None, *,
                     env_kwargs: dict[str, Any] | None = None, history: int = 0, context: str | None = "forkserver",
-                    **kwargs: Any) -> VLGymAsyncVectorEnv:
+                    backend: Literal["processes", "ray"] = "processes", ray_address: str | None = None,
+                    ray_actor_options: dict[str, Any] | None = None, **kwargs: Any) -> gym.vector.VectorEnv:
     """``num_envs`` copies of one id, or one worker per id in a list; extra kwargs go to AsyncVectorEnv.
 
     ``history=k`` wraps each env in :class:`vlgym.wrappers.History` with ``k`` frames.
 
     Workers start with ``forkserver`` by default: forking a process that already renders with OpenGL
     (MiniWorld) or holds a browser (WebShop) is unsafe.
+
+    ``backend="ray"`` runs each env as a Ray actor instead (the ``ray`` extra), on the cluster at
+    ``ray_address`` (default: a local Ray) with ``ray_actor_options`` as each actor's resources
+    (default ``{"num_cpus": 1}``); see :mod:`vlgym.remote.ray_vector`.
 
     >>> envs = make_vector_env("vlgym/GymCards-NumberLine-v0", 2)
     >>> obs, infos = envs.reset(seed=0)
@@ -108,4 +113,11 @@ def make_vector_env(env_ids: str | Sequence[str], num_envs: int | None = None, *
         env_ids = [env_ids] * (num_envs or 1)
     elif num_envs is not None and num_envs != len(env_ids):
         raise ValueError("num_envs must match the number of ids given")
+    if backend == "ray":
+        from vlgym.remote.ray_vector import RayVectorEnv
+
+        return RayVectorEnv(env_ids, env_kwargs, history=history, address=ray_address,
+                            actor_options=ray_actor_options, **kwargs)
+    if backend != "processes":
+        raise ValueError(f"backend must be 'processes' or 'ray', got {backend!r}")
     return VLGymAsyncVectorEnv(env_ids, env_kwargs, history=history, context=context, **kwargs)

@@ -69,7 +69,7 @@ class EnvSettings(Strict):
     kwargs: dict[str, Any] = Field(default_factory=dict)
     num_envs: int = Field(8, ge=1)
     history: int = Field(0, ge=0, description="k > 0: show the last k frames (vlgym.wrappers.History)")
-    vector: Literal["async", "sync"] = "async"
+    vector: Literal["async", "sync", "ray"] = Field("async", description="ray: one Ray actor per env (vlgym[ray])")
     seed_start: int = Field(0, ge=0)
     number_actions: bool = Field(False, description="number the actions in prompts (only where the env takes numbers)")
 

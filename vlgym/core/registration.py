@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import gymnasium as gym
+from gymnasium.envs.registration import load_env_creator
 
 from vlgym.core.time_limit import SHARE_TIME_LIMIT
 
@@ -29,6 +30,35 @@ class EnvEntry:
 _CATALOGUE: dict[str, EnvEntry] = {}
 
 
+class EnvCreator(str):
+    """An id's ``"module:Class"`` entry point, and what ``gym.make`` calls with it: the env in this process, or
+    with ``remote=URL(s)`` a client of env servers (:mod:`vlgym.remote`). It is the entry point string itself,
+    so code that reads ``spec.entry_point`` as a string keeps working."""
+
+    def __new__(cls, entry_point: str, id: str):
+        creator = super().__new__(cls, entry_point)
+        creator.id = id
+        return creator
+
+    def __reduce__(self):
+        return EnvCreator, (str(self), self.id)
+
+    @property
+    def metadata(self) -> dict:
+        """The env class's metadata: ``gym.make`` reads its render modes from here."""
+        try:
+            return load_env_creator(str(self)).metadata
+        except ImportError:  # the family's extra is not installed here: a remote env needs none (a local one fails
+            return {}        # when it is made, with the install command)
+
+    def __call__(self, remote: str | list[str] | None = None, **kwargs) -> gym.Env:
+        if remote is not None:
+            from vlgym.remote.client import RemoteEnv  # only a remote env needs the HTTP client installed
+
+            return RemoteEnv(self.id, remote, **kwargs)
+        return load_env_creator(str(self))(**kwargs)
+
+
 def register(id: str, entry_point: str, *, family: str, description: str,
              max_episode_steps: int | None = None, **kwargs) -> None:
     """Register ``id`` with gymnasium (idempotent) and add it to the catalogue.
@@ -38,8 +68,8 @@ def register(id: str, entry_point: str, *, family: str, description: str,
     default for ``gym.make`` and reaches the env through ``env.spec`` like any ``gym.make`` argument.
     """
     if id not in gym.registry:
-        gym.register(id=id, entry_point=entry_point, max_episode_steps=max_episode_steps, kwargs=kwargs,
-                     additional_wrappers=(SHARE_TIME_LIMIT,))
+        gym.register(id=id, entry_point=EnvCreator(entry_point, id), max_episode_steps=max_episode_steps,
+                     kwargs=kwargs, additional_wrappers=(SHARE_TIME_LIMIT,))
     _CATALOGUE[id] = EnvEntry(id, family, description)
 
 

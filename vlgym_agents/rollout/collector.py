@@ -92,6 +92,7 @@ class Collector:
             factory = EnvFactory(s.id, dict(s.kwargs), s.history)
             return gym.vector.SyncVectorEnv([factory] * s.num_envs, autoreset_mode=AutoresetMode.DISABLED)
         return make_vector_env(s.id, s.num_envs, env_kwargs=dict(s.kwargs), history=s.history,
+                               backend="ray" if s.vector == "ray" else "processes",
                                autoreset_mode=AutoresetMode.DISABLED)
 
     def next_seed(self) -> int:
