@@ -85,7 +85,7 @@ def _one_line(message: str) -> str:
 def run_cli(app: typer.Typer, prog_name: str, *, translators: Sequence[Translator] = ()) -> NoReturn:
     """Run a Typer app as a console script; user errors end as ``error: ...`` on stderr with exit code 2.
 
-    >>> run_cli(app, "vlgym")  # doctest: +SKIP  (the body of a console script's ``main()``)
+    It is the whole body of a console script's ``main()``: ``run_cli(app, "vlgym")``.
     """
     debug = os.environ.get("VLGYM_DEBUG", "") not in ("", "0") or "--debug" in sys.argv[1:]
     args = [a for a in sys.argv[1:] if a != "--debug"]
