@@ -4,8 +4,11 @@ ALFWorld's own frames come from AI2-THOR (Unity, a GPU and an X server); this dr
 shows the room's floor (the reachable points of the AI2-THOR floor plan, when known), every receptacle at its
 position in the room, labelled as the text names it ("cabinet 3"), filled green when open and grey when
 closed, the receptacles the agent is at ringed in orange, and the agent as a red disc with a pointer in the
-direction it faces. The panel on the right repeats the goal, where the agent is, what it sees there and what it
-holds, with the text's names (and the states the tasks ask for: "apple 1 (hot)").
+direction it faces. Labels never overlap each other, a marker or any spot the agent can stand on: each takes
+the free place nearest its marker (crowded markers first), with a leader line when it sits away from it, and a
+room too crowded for the map's font gets a smaller one. The panel on the right repeats the goal, where the agent
+is, what it sees there and what it holds, with the text's names (and the states the tasks ask for: "apple 1
+(hot)").
 
 The map's background (floor and labels) is drawn once per game; each frame draws the state on a copy.
 """
