@@ -36,6 +36,7 @@ AGENT = (210, 40, 40)
 TEXT = (25, 25, 25)
 HEADING = (30, 70, 150)
 MIN_LABEL_FONT = 7
+LABEL_PAD = 3  # pixels of margin left and right of a label's text
 
 
 @dataclass
@@ -120,7 +121,7 @@ class MapRenderer:
             cx, cz = min(max(px, box[0]), box[2]), min(max(pz, box[1]), box[3])
             if math.hypot(cx - px, cz - pz) > 2 * self.marker + 3:  # far from its marker: a leader line
                 draw.line((px, pz, cx, cz), fill=(160, 160, 160))
-            drawing.text(draw, box[:2], world.name(r), self.label_font, TEXT)
+            drawing.text(draw, (box[0] + LABEL_PAD, box[1]), world.name(r), self.label_font, TEXT)
         return image
 
     def obstacle_boxes(self) -> list[tuple[float, float, float, float]]:
@@ -142,7 +143,8 @@ class MapRenderer:
             face, boxes, clear = drawing.font(size), {}, True
             placed = fixed
             for r in _crowded_first(pixels, 4 * self.marker):
-                box, free = self._label_box(pixels[r], face.getlength(world.name(r)), size + 1, placed)
+                width = face.getlength(world.name(r)) + 2 * LABEL_PAD  # a gap between neighbouring labels
+                box, free = self._label_box(pixels[r], width, size + 1, placed)
                 boxes[r], clear = box, clear and free
                 placed = np.vstack([placed, box])
             if clear:
