@@ -112,3 +112,9 @@ def test_receptacles_are_named_as_alfworld_shows_them():
 def test_bad_arguments_raise(kwargs, message):
     with pytest.raises(ValueError, match=message):
         generate(0, **kwargs)
+
+
+def test_rooms_hold_less_clutter_than_alfred_as_documented():
+    """docs/alfworld.md says a generated room holds 5-33 objects, median 18, about 60% of ALFRED's 22-45."""
+    counts = sorted(len(generate(seed, "train").items) for seed in range(600))
+    assert counts[0] >= 5 and counts[-1] <= 33 and counts[300] == 18
