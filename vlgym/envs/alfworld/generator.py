@@ -217,19 +217,19 @@ def _receptacles(plan: catalog.FloorPlan, rng: random.Random, taken: set[str]) -
     posed = list(result)
     used = {r.location.rsplit("|", 2)[0] for r in posed}
     for cls in sorted(room_receptacle_classes(plan) - {r.cls for r in posed}):
-        hosts = next(([r for r in posed if r.cls == p] for p in PARENTS.get(cls, ()) if any(r.cls == p for r in posed)),
-                     [])
-        host = rng.choice(hosts) if hosts else None
+        parent = next((p for p in PARENTS.get(cls, ()) if any(r.cls == p for r in posed)), None)
+        host = rng.choice([r for r in posed if r.cls == parent]) if parent else None
         for _ in range(4 if cls == "StoveBurner" else 1):
-            if host is None:
-                x, z = (float(v) for v in plan.floor[rng.randrange(len(plan.floor))])
-                yaw = rng.randrange(4) * 90
-                dx, dz = _FACING[yaw // 90]
-                thor_id = _thor_id(cls, x + 0.5 * dx, 0.9, z + 0.5 * dz, taken)
-                result.append(Receptacle(thor_id, cls, _location(x, z, yaw, 30)))
-                continue
-            result.append(_beside(cls, host, used, taken))
+            result.append(_beside(cls, host, used, taken) if host else _on_floor(cls, plan, rng, taken))
     return result
+
+
+def _on_floor(cls: str, plan: catalog.FloorPlan, rng: random.Random, taken: set[str]) -> Receptacle:
+    """A ``cls`` instance half a metre in front of a random floor point, which is its interaction spot."""
+    x, z = (float(v) for v in plan.floor[rng.randrange(len(plan.floor))])
+    yaw = rng.randrange(4) * 90
+    dx, dz = _FACING[yaw // 90]
+    return Receptacle(_thor_id(cls, x + 0.5 * dx, 0.9, z + 0.5 * dz, taken), cls, _location(x, z, yaw, 30))
 
 
 def _beside(cls: str, host: Receptacle, used: set[str], taken: set[str]) -> Receptacle:
