@@ -351,14 +351,17 @@ def alfworld_generate(
     split: Annotated[str, typer.Option(help="train, valid_seen or valid_unseen.")] = "train",
     task_type: TaskTypeOption = None,
     seed: Annotated[int, typer.Option(help="First game seed; games use seed, seed+1, ...")] = 0,
+    task_mix: Annotated[str, typer.Option(help="alfworld (ALFWorld's share of each type) or uniform.")] = "alfworld",
+    held_out_pairs: Annotated[bool, typer.Option(help="Keep a fifth of the object/receptacle pairs for "
+                                                      "valid_unseen.")] = False,
 ):
     """Generate games, check each in the engine, and write them as ALFWorld's AlfredTWEnv reads them."""
     from vlgym.envs.alfworld.tools import write_games
 
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("generating", total=count)
-        paths = write_games(out, count, split=split, task_types=task_type, seed=seed,
-                            progress=lambda _: progress.advance(task))
+        paths = write_games(out, count, split=split, task_types=task_type, seed=seed, task_mix=task_mix,
+                            held_out_pairs=held_out_pairs, progress=lambda _: progress.advance(task))
     console.print(f"{len(paths)} games written under {out}")
 
 

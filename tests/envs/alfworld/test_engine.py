@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 import sys
 
+import mementos.core
 import pytest
 from textworld.envs.pddl import logic as pddl_logic
 from textworld.envs.pddl import textgen
 
-from vlgym.envs.alfworld import catalog
+from vlgym.envs.alfworld import catalog, engine
 from vlgym.envs.alfworld.engine import Engine, caching, raw_engine
 from vlgym.envs.alfworld.generator import generate
 from vlgym.envs.alfworld.tools import check_walkthrough
@@ -20,11 +22,22 @@ SMALL_GAMES = {"pick_and_place_simple": ("valid_unseen", 17), "look_at_obj_in_li
                "pick_cool_then_place_in_recep": ("train", 21), "pick_two_obj_and_place": ("train", 20)}
 
 
+@pytest.mark.parametrize("empty_interning", [False, True])
 @pytest.mark.parametrize("task_type", ["look_at_obj_in_light", "pick_two_obj_and_place",
                                        "pick_heat_then_place_in_recep"])
-def test_same_commands_feedback_and_wins_as_alfworld(task_type):
+def test_same_commands_feedback_and_wins_as_alfworld(task_type, empty_interning, monkeypatch):
     """Random admissible commands, the walkthrough, and a second episode of the same game (served from the
-    caches) give the raw stack's admissible commands, feedback and ``won`` at every step."""
+    caches) give the raw stack's admissible commands, feedback and ``won`` at every step; also when textworld's
+    interning of logic objects is emptied before the load and before every step (the memory bound)."""
+    if empty_interning:
+        monkeypatch.setattr(engine, "INTERNED_LIMIT", -1)
+        original_step = Engine.step
+
+        def step(self, command):
+            mementos.core._memento_cache.clear()
+            return original_step(self, command)
+
+        monkeypatch.setattr(Engine, "step", step)
     split, seed = SMALL_GAMES[task_type]
     game = generate(seed, split, [task_type])
     raw, ours = raw_engine(), Engine()
@@ -72,6 +85,24 @@ def test_walkthroughs_win_exactly_at_their_end(task_type):
     engine = Engine()
     check_walkthrough(engine, generate(seed, split, [task_type]))
     assert engine.won
+
+
+def test_interning_is_bounded_between_games(monkeypatch):
+    """textworld interns the logic objects of every game it loads; past the limit the engine empties that store
+    before the next load, so it holds one game's worth instead of every game's."""
+    games = [generate(seed, split, [task_type]).game_data() for task_type, (split, seed) in SMALL_GAMES.items()]
+    sizes = {}
+    for limit in (10**9, 100):
+        monkeypatch.setattr(engine, "INTERNED_LIMIT", limit)
+        mementos.core._memento_cache.clear()
+        ours = Engine()
+        sizes[limit] = []
+        for data in games:
+            ours.load(data)
+            sizes[limit].append(len(mementos.core._memento_cache))
+    unbounded, bounded = sizes[10**9], sizes[100]
+    assert all(a < b for a, b in itertools.pairwise(unbounded))  # every game adds objects
+    assert max(bounded[1:]) < unbounded[-1] / 2
 
 
 def test_planner_solves_a_generated_game():

@@ -245,9 +245,35 @@ def test_bad_game_files_give_errors_naming_the_file(game_files, tmp_path, case):
         env.reset(seed=0)
 
 
+def test_game_files_are_trusted_unless_checked(game_files, tmp_path):
+    """A file marked solvable is played as it is, as AlfredTWEnv plays it: its first reset runs no check.
+    check_solvable=True plays it to the goal once per process first: its stored walkthrough, or Fast Downward's
+    plan where it has none or the walkthrough fails. (A file whose goal cannot be reached at all does not even
+    load: test_bad_game_files_give_errors_naming_the_file.)"""
+    from vlgym.envs.alfworld.env import _CHECKED
+
+    source = game_files["pick_and_place_simple"]
+    data = json.loads(source.read_text())
+    paths = {}
+    for name, walkthrough in (("wrong_walkthrough", ["go to nowhere 1"]), ("no_walkthrough", None)):
+        folder = tmp_path / name / "trial_0"
+        folder.mkdir(parents=True)
+        (folder / TRAJ_FILE).write_text((source.parent / TRAJ_FILE).read_text())
+        (folder / GAME_FILE).write_text(json.dumps({**data, "walkthrough": walkthrough}))
+        paths[name] = folder / GAME_FILE
+    for path in paths.values():
+        trusted = gym.make("vlgym/ALFWorld-v0", source="official", game_files=[path])
+        trusted.reset(seed=0)
+        assert not any(key[0] == str(path) for key in _CHECKED)
+        checked = gym.make("vlgym/ALFWorld-v0", source="official", game_files=[path], check_solvable=True)
+        _, info = checked.reset(seed=0)
+        assert any(key[0] == str(path) for key in _CHECKED)
+        assert not info["success"] and play_expert(checked)[2]["success"]
+
+
 def test_bad_arguments_raise():
     for kwargs in ({"source": "web"}, {"split": "test"}, {"task_types": [7]}, {"task_types": []},
-                   {"reward": "dense"}):
+                   {"reward": "dense"}, {"task_mix": "official"}):
         with pytest.raises(ValueError):
             gym.make("vlgym/ALFWorld-v0", **kwargs)
 

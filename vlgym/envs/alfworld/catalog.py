@@ -7,7 +7,7 @@ Nothing here is copied from ALFWorld: the tables come from the installed package
   (kitchens 1-30, living rooms 201-230, bedrooms 301-330, bathrooms 401-430): the object classes in each, the
   receptacle instances with the pose from which the agent interacts with them, and the reachable floor points.
 * ``alfworld.gen.constants``: what each receptacle class can contain, which classes can be heated, cooled,
-  cleaned or toggled, which rooms each task type uses, and ALFRED's train/test room split.
+  cleaned or toggled, which room kinds each task type uses, and the numbers of the 120 rooms.
 * ``alfworld.gen.goal_library``: each task type's PDDL goal and its goal sentences.
 
 Importing ``alfworld`` creates ``~/.cache/alfworld`` and sets ``ALFWORLD_DATA`` to it when unset (its own
@@ -115,9 +115,3 @@ def floor_plan(number: int) -> FloorPlan:
                   for key, p in sorted(openable.items()))
     floor = np.load(layouts / f"FloorPlan{number}-layout.npy").astype(np.float32)
     return FloorPlan(number, room_type(number), classes, spots, floor)
-
-
-def floor_plan_numbers(held_out: bool) -> list[int]:
-    """ALFRED's room split: rooms 1-6 of each kind are held out (ALFWorld's valid_unseen rooms)."""
-    c = constants()
-    return sorted(c.TEST_SCENE_NUMBERS if held_out else c.TRAIN_SCENE_NUMBERS)

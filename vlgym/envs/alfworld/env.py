@@ -59,14 +59,24 @@ class ALFWorldEnv(VLGymEnv):
 
     * ``source="generated"`` (default, offline): a new game per episode from the rooms, domain and grammar inside
       the ``alfworld`` package (see :mod:`vlgym.envs.alfworld.generator`); each is checked solvable in the
-      engine (its ground-truth walkthrough must win) before the episode starts. Splits ``train``,
-      ``valid_seen`` (same rooms and task combinations as train, other games) and ``valid_unseen`` (held-out
-      rooms and held-out object/receptacle combinations).
+      engine (its ground-truth walkthrough must win) before the episode starts. Splits as ALFWorld's
+      (:mod:`vlgym.envs.alfworld.splits`): ``train`` and ``valid_seen`` (other games) in the same rooms,
+      ``valid_unseen`` only in ALFRED's four unseen rooms (10, 219, 308, 424).
+      ``task_mix="alfworld"`` (default) draws task types in the proportions of ALFWorld's games of the split
+      (train: pick 22%, look 9%, clean 18%, heat 13%, cool 15%, pick two 23%), so that a success rate over all
+      types means what it means on ALFWorld's own splits and training sees the types as often as ALFWorld's
+      train set shows them; ``"uniform"`` draws them equally (balanced per-type training or evaluation).
+      ``held_out_pairs=True`` also keeps a fifth of the (object, receptacle) pairs out of ``train`` and
+      ``valid_seen`` and asks only for those in ``valid_unseen``: a harder test than ALFWorld's, which removes
+      about a quarter of ALFWorld's training tasks from training.
     * ``source="official"``: ALFWorld's released games under ``data_dir`` (default
       ``$ALFWORLD_DATA/json_2.1.1/<split>``), chosen as ``AlfredTWEnv`` chooses them; or ``game_files``, a list
-      of ``game.tw-pddl`` paths (for instance written by ``vlgym alfworld generate``). Each file is played to the
-      goal with Fast Downward's plan once per process, before its first episode; a file that is malformed or
-      unsolvable raises :class:`~vlgym.envs.alfworld.games.GameFileError` naming it.
+      of ``game.tw-pddl`` paths (for instance written by ``vlgym alfworld generate``, which checks each game
+      before writing it). Files marked ``"solvable": true`` are trusted, as ``AlfredTWEnv`` trusts them (ALFWorld
+      keeps only games its expert solved); ``check_solvable=True`` plays each file to the goal once per process
+      before its first episode (its stored walkthrough, else Fast Downward's optimal plan: up to tens of
+      seconds in a large room). A file that is malformed, does not load, starts solved, or fails the check
+      raises :class:`~vlgym.envs.alfworld.games.GameFileError` naming it.
 
     ## Observation
     ``image``: a drawn map of the room (384x640 by default): receptacles where they stand, labelled as the
@@ -98,9 +108,9 @@ class ALFWorldEnv(VLGymEnv):
 
     ## Arguments
     ``source`` ("generated"), ``split`` ("train"), ``task_types`` (names or ALFWorld's numbers 1-6; default
-    all), ``data_dir`` and ``game_files`` (official games), ``reward`` ("sparse"), ``check_solvable`` (True:
-    play each generated game's walkthrough before the episode), ``image_size`` ((384, 640)), and the common
-    arguments of :class:`vlgym.core.base.VLGymEnv`.
+    all), ``task_mix`` ("alfworld"), ``held_out_pairs`` (False), ``data_dir`` and ``game_files`` (official
+    games), ``reward`` ("sparse"), ``check_solvable`` (default None: generated games yes, game files no),
+    ``image_size`` ((384, 640)), and the common arguments of :class:`vlgym.core.base.VLGymEnv`.
 
     ## Version History
     * v0: initial release (alfworld 0.4.2, textworld 1.7.0).
@@ -110,8 +120,8 @@ class ALFWorldEnv(VLGymEnv):
     default_max_episode_steps = 50
 
     def __init__(self, *, source: str = "generated", split: str = "train", task_types=None, data_dir=None,
-                 game_files=None, reward: RewardMode = "sparse", check_solvable: bool = True,
-                 image_size=(384, 640), **kwargs: Any):
+                 game_files=None, reward: RewardMode = "sparse", check_solvable: bool | None = None,
+                 task_mix: str = "alfworld", held_out_pairs: bool = False, image_size=(384, 640), **kwargs: Any):
         require_extra("alfworld")  # a missing extra fails here, at gym.make, with the install command
         if reward not in WIN_REWARD:
             raise ValueError(f"reward must be one of {tuple(WIN_REWARD)}, got {reward!r}")
@@ -119,8 +129,9 @@ class ALFWorldEnv(VLGymEnv):
             kwargs["invalid_action_penalty"] = 1.0
         super().__init__(image_size=image_size, **kwargs)
         self.reward_mode = reward
-        self.check_solvable = bool(check_solvable)
-        self.games = GameSource(source, split, task_type_names(task_types), data_dir, game_files)
+        self.check_solvable = check_solvable
+        self.games = GameSource(source, split, task_type_names(task_types), data_dir, game_files, task_mix,
+                                held_out_pairs)
         self.engine = None  # made on first reset: importing textworld takes ~1 s
         self.game: GameRecord | None = None
         self.world: World | None = None
@@ -150,7 +161,8 @@ class ALFWorldEnv(VLGymEnv):
             if self.engine.won:
                 raise GameFileError(f"{game.source}: the goal already holds when the game starts")
             key = (game.source, hash(game.data["pddl_problem"]))
-            if key in _CHECKED or (game.generated and not self.check_solvable):
+            check = game.generated if self.check_solvable is None else self.check_solvable
+            if key in _CHECKED or not check:
                 return intro
             self._play_to_the_goal(game)
             _CHECKED.add(key)
@@ -162,14 +174,22 @@ class ALFWorldEnv(VLGymEnv):
                                 f"{error})") from error
 
     def _play_to_the_goal(self, game: GameRecord) -> None:
-        """Play the game's walkthrough (generated games) or Fast Downward's plan (official ones) to a win."""
-        commands = list(game.walkthrough) if game.generated else self.engine.plan()
+        """Play the game's walkthrough to a win; for a file whose walkthrough is missing or fails (ALFWorld's come
+        from its handcoded expert), Fast Downward's optimal plan."""
+        if game.walkthrough and self._wins(game.walkthrough):
+            return
+        if game.generated:
+            raise GameFileError(f"{game.source}: not solvable: its walkthrough does not win")
+        self.engine.reset()
+        if not self._wins(self.engine.plan()):
+            raise GameFileError(f"{game.source}: not solvable: no plan reaches the goal")
+
+    def _wins(self, commands) -> bool:
         for command in commands:
             if command not in self.engine.admissible_commands:
-                raise GameFileError(f"{game.source}: not solvable: {command!r} is not admissible on the way")
+                return False
             self.engine.step(command)
-        if not self.engine.won:
-            raise GameFileError(f"{game.source}: not solvable: no plan reaches the goal")
+        return self.engine.won
 
     def _update_world(self) -> None:
         self.world = World.from_facts(self.engine.facts(), self.engine.names)

@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from vlgym.envs.alfworld.catalog import TASK_TYPES
-from vlgym.envs.alfworld.generator import SPLITS, GeneratedGame, Task, generate
+from vlgym.envs.alfworld.generator import GeneratedGame, Task, generate
+from vlgym.envs.alfworld.splits import SPLITS, TASK_MIXES
 
 GAME_FILE = "game.tw-pddl"
 TRAJ_FILE = "traj_data.json"
@@ -128,12 +129,16 @@ def write_game(game: GeneratedGame, root: str | Path) -> Path:
 class GameSource:
     """Where an env's games come from: drawn by the episode's random generator, the same way every time."""
 
-    def __init__(self, source: str, split: str, task_types: tuple[str, ...], data_dir=None, game_files=None):
+    def __init__(self, source: str, split: str, task_types: tuple[str, ...], data_dir=None, game_files=None,
+                 task_mix: str = "alfworld", held_out_pairs: bool = False):
         if source not in ("generated", "official"):
             raise ValueError(f"source must be 'generated' or 'official', got {source!r}")
         if split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+        if task_mix not in TASK_MIXES:
+            raise ValueError(f"task_mix must be one of {TASK_MIXES}, got {task_mix!r}")
         self.source, self.split, self.task_types = source, split, task_types
+        self.task_mix, self.held_out_pairs = task_mix, bool(held_out_pairs)
         self.files: list[str] = []
         if game_files is not None:
             self.files = [str(f) for f in game_files]
@@ -146,4 +151,6 @@ class GameSource:
     def pick(self, rng: np.random.Generator) -> GameRecord:
         if self.files:
             return read_game(self.files[int(rng.integers(len(self.files)))])
-        return generated_record(generate(int(rng.integers(2**31)), self.split, self.task_types))
+        game = generate(int(rng.integers(2**31)), self.split, self.task_types, task_mix=self.task_mix,
+                        held_out_pairs=self.held_out_pairs)
+        return generated_record(game)

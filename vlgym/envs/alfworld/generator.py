@@ -6,18 +6,21 @@ A game is sampled from a seed in four steps:
    receptacle (or lamp) class that fit it (the object can be heated/cooled/cleaned, the receptacle can
    contain it, the room has both);
 2. the room's receptacles: the real instances and interaction poses of the AI2-THOR floor plan, plus one
-   instance (four stove burners) of each receptacle class the room has but lists no pose for, placed on
-   the room's floor;
+   instance (four stove burners) of each receptacle class the room has but lists no pose for, placed beside
+   the receptacle it belongs with (burners, toaster and coffee machine on a counter, towel holders by the sink)
+   or, lacking one, at a floor point;
 3. objects: four in five of the room's pickable classes, 1-2 instances each (the task's object always, 1-3,
    two at least for pick-two), each in a random receptacle that can contain it; the task's objects never start in a
    receptacle of the goal's class, so no game starts solved;
 4. the PDDL problem (ALFWorld's facts and ALFWorld's goal for the task type), the goal sentence from
    ALFWorld's templates, and the ground-truth walkthrough.
 
-Splits keep training and evaluation games apart: ``train`` and ``valid_seen`` use ALFRED's training rooms
-and the training (object, receptacle) pairs, each from its own seed stream; ``valid_unseen`` uses ALFRED's
-held-out rooms and held-out pairs (a fixed fifth of all pairs, chosen by hash), so its tasks name object and
-receptacle combinations that no training game asks for.
+Splits follow ALFWorld's (:mod:`vlgym.envs.alfworld.splits`): ``valid_unseen`` games are played in ALFRED's
+four unseen rooms only, ``train`` and ``valid_seen`` in the other rooms, each split from its own seed stream.
+Task types are drawn in the proportions of ALFWorld's games of the split (``task_mix="alfworld"``) or equally
+(``"uniform"``). ``held_out_pairs=True`` also keeps a fixed fifth of the (object, receptacle-or-lamp) pairs
+(chosen by hash) for ``valid_unseen`` only, a harder test of generalisation than ALFWorld's: training then
+never asks for those combinations (about a quarter of ALFWorld's training tasks).
 """
 
 from __future__ import annotations
@@ -29,9 +32,9 @@ from functools import cache
 
 from vlgym.envs.alfworld import catalog
 from vlgym.envs.alfworld.names import GRID, coordinates, display_names, engine_id, mangle
+from vlgym.envs.alfworld.splits import SPLITS, split_rooms, task_weights
 
-SPLITS = ("train", "valid_seen", "valid_unseen")
-#: The fraction of (object, receptacle) pairs reserved for valid_unseen is 1 / HELD_OUT_MODULUS.
+#: With held_out_pairs, 1 / HELD_OUT_MODULUS of the (object, receptacle) pairs is reserved for valid_unseen.
 HELD_OUT_MODULUS = 5
 #: Object types the domain itself names (knives slice); declared in every problem.
 DOMAIN_OBJECT_TYPES = ("ButterKnife", "Knife")
@@ -121,7 +124,7 @@ def _has(object_class: str, prop: str) -> bool:
 
 
 def held_out(object_class: str, receptacle_class: str) -> bool:
-    """Whether the (object, receptacle-or-lamp) pair belongs to valid_unseen."""
+    """Whether the (object, receptacle-or-lamp) pair belongs to valid_unseen when pairs are held out."""
     return zlib.crc32(f"{object_class}|{receptacle_class}".encode()) % HELD_OUT_MODULUS == 0
 
 
@@ -135,13 +138,17 @@ def room_object_classes(plan: catalog.FloorPlan) -> set[str]:
 
 
 # ------------------------------------------------------------------------------------------------ tasks
-def candidate_tasks(task_type: str, plan: catalog.FloorPlan, split: str) -> list[Task]:
+def candidate_tasks(task_type: str, plan: catalog.FloorPlan, split: str, held_out_pairs: bool = False) -> list[Task]:
     """Every task of ``task_type`` that ``plan``'s room supports and ``split`` allows, in a fixed order."""
     c = catalog.constants()
     if plan.room not in c.GOALS_VALID[task_type]:
         return []
     receptacles, objects = room_receptacle_classes(plan), room_object_classes(plan)
     unseen = split == "valid_unseen"
+
+    def allowed(obj: str, receptacle_or_lamp: str) -> bool:
+        return not held_out_pairs or held_out(obj, receptacle_or_lamp) == unseen
+
     tasks = []
     if task_type == "look_at_obj_in_light":
         lamps = [lamp for lamp in catalog.LAMPS if lamp in plan.classes]
@@ -149,7 +156,7 @@ def candidate_tasks(task_type: str, plan: catalog.FloorPlan, split: str) -> list
             return []
         for obj in sorted(objects):
             if any(can_contain(r, obj) for r in receptacles):
-                tasks += [Task(task_type, obj, "", lamp) for lamp in lamps if held_out(obj, lamp) == unseen]
+                tasks += [Task(task_type, obj, "", lamp) for lamp in lamps if allowed(obj, lamp)]
         return tasks
     appliance = catalog.APPLIANCE.get(task_type)
     if appliance and appliance not in receptacles:
@@ -159,7 +166,7 @@ def candidate_tasks(task_type: str, plan: catalog.FloorPlan, split: str) -> list
         if prop and not _has(obj, prop):
             continue
         for parent in sorted(receptacles):
-            if parent == appliance or not can_contain(parent, obj) or held_out(obj, parent) != unseen:
+            if parent == appliance or not can_contain(parent, obj) or not allowed(obj, parent):
                 continue
             # The objects must be able to start somewhere other than the goal's receptacle class.
             if any(can_contain(r, obj) for r in receptacles - {parent}):
@@ -182,28 +189,63 @@ def _thor_id(cls: str, x: float, y: float, z: float, taken: set[str]) -> str:
         x += 0.01
 
 
+#: Where a receptacle class that the room data lists without a pose stands: beside an instance of the first of
+#: these classes that the room has a pose for (burners, toaster and coffee machine on a counter, towel holders by
+#: the sink or bath, the paper hanger by the toilet); other classes, or rooms without such a parent, use a floor
+#: point.
+PARENTS = {
+    "StoveBurner": ("CounterTop",), "Toaster": ("CounterTop",), "CoffeeMachine": ("CounterTop",),
+    "HandTowelHolder": ("SinkBasin", "CounterTop"), "TowelHolder": ("BathtubBasin", "SinkBasin", "CounterTop"),
+    "ToiletPaperHanger": ("Toilet", "CounterTop"), "Drawer": ("CounterTop", "Desk", "Dresser"),
+    "Shelf": ("CounterTop", "Desk", "Dresser"), "Cabinet": ("CounterTop",), "GarbageCan": ("CounterTop", "Desk"),
+}
+_FACING = {0: (0, 1), 1: (1, 0), 2: (0, -1), 3: (-1, 0)}  # rotation of a location -> (dx, dz) it faces
+
+
 def _receptacles(plan: catalog.FloorPlan, rng: random.Random, taken: set[str]) -> list[Receptacle]:
     """The room's receptacle instances: its real ones with their poses, then one (or four burners) of each
-    class with no listed pose, facing a random floor point."""
+    class with no listed pose, beside a parent receptacle (:data:`PARENTS`) or facing a random floor point."""
     result = []
-    posed = set()
     for spot in plan.spots:
         parent = spot.thor_id.split("|")[0]
         cls = next((basin for basin, p in catalog.BASINS.items() if p == parent), parent)
         if cls not in _tables()[0]:
             continue
-        posed.add(cls)
         thor_id = f"{spot.thor_id}|{cls}" if cls in catalog.BASINS else spot.thor_id
         taken.add(thor_id)
         result.append(Receptacle(thor_id, cls, _location(*spot.pose)))
-    for cls in sorted(room_receptacle_classes(plan) - posed):
+    posed = list(result)
+    used = {r.location.rsplit("|", 2)[0] for r in posed}
+    for cls in sorted(room_receptacle_classes(plan) - {r.cls for r in posed}):
+        parent = next((p for p in PARENTS.get(cls, ()) if any(r.cls == p for r in posed)), None)
+        host = rng.choice([r for r in posed if r.cls == parent]) if parent else None
         for _ in range(4 if cls == "StoveBurner" else 1):
-            x, z = (float(v) for v in plan.floor[rng.randrange(len(plan.floor))])
-            yaw = rng.randrange(4) * 90
-            dx, dz = {0: (0, 1), 90: (1, 0), 180: (0, -1), 270: (-1, 0)}[yaw]
-            thor_id = _thor_id(cls, x + 0.5 * dx, 0.9, z + 0.5 * dz, taken)
-            result.append(Receptacle(thor_id, cls, _location(x, z, yaw, 30)))
+            result.append(_beside(cls, host, used, taken) if host else _on_floor(cls, plan, rng, taken))
     return result
+
+
+def _on_floor(cls: str, plan: catalog.FloorPlan, rng: random.Random, taken: set[str]) -> Receptacle:
+    """A ``cls`` instance half a metre in front of a random floor point, which is its interaction spot."""
+    x, z = (float(v) for v in plan.floor[rng.randrange(len(plan.floor))])
+    yaw = rng.randrange(4) * 90
+    dx, dz = _FACING[yaw // 90]
+    return Receptacle(_thor_id(cls, x + 0.5 * dx, 0.9, z + 0.5 * dz, taken), cls, _location(x, z, yaw, 30))
+
+
+def _beside(cls: str, host: Receptacle, used: set[str], taken: set[str]) -> Receptacle:
+    """A ``cls`` instance next to ``host``: its own interaction spot half a metre (or a multiple) to the side of
+    the host's, facing the same way, and the object itself as far to the side of the host."""
+    _, gx, gz, rotation, pitch = host.location.split("|")
+    fx, fz = _FACING[int(rotation)]
+    side = (fz, -fx)
+    x, z = coordinates(host.id)
+    for step in (1, -1, 2, -2, 3, -3, 4, -4, 5, -5, 6, -6):
+        spot = f"loc|{int(gx) + 2 * step * side[0]}|{int(gz) + 2 * step * side[1]}"
+        if spot not in used:
+            break
+    used.add(spot)
+    thor_id = _thor_id(cls, x + 2 * step * GRID * side[0], 0.9, z + 2 * step * GRID * side[1], taken)
+    return Receptacle(thor_id, cls, f"{spot}|{rotation}|{pitch}")
 
 
 def _items(task: Task, plan: catalog.FloorPlan, receptacles: list[Receptacle], rng: random.Random,
@@ -327,19 +369,30 @@ def walkthrough(task: Task, receptacles: list[Receptacle], items: list[Item], st
 
 
 # ------------------------------------------------------------------------------------------------- games
-def generate(seed: int, split: str = "train", task_types=catalog.TASK_TYPES) -> GeneratedGame:
-    """The game of ``seed`` in ``split``, of one of ``task_types`` (the same arguments give the same game)."""
+def generate(seed: int, split: str = "train", task_types=catalog.TASK_TYPES, *, task_mix: str = "alfworld",
+             held_out_pairs: bool = False) -> GeneratedGame:
+    """The game of ``seed`` in ``split``, of one of ``task_types`` (the same arguments give the same game).
+
+    ``task_mix="alfworld"`` draws the task type in the proportions of ALFWorld's games of ``split``,
+    ``"uniform"`` equally; ``held_out_pairs`` reserves a fifth of the (object, receptacle) pairs for valid_unseen.
+
+    >>> game = generate(0, "valid_unseen")
+    >>> game.floor_plan in (10, 219, 308, 424), game.walkthrough[-1].split()[0] in ("move", "use")
+    (True, True)
+    """
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     unknown = [t for t in task_types if t not in catalog.TASK_TYPES]
     if unknown or not task_types:
         raise ValueError(f"task types must be a non-empty subset of {catalog.TASK_TYPES}, got {list(task_types)}")
+    types = sorted(set(task_types), key=catalog.TASK_TYPES.index)
+    weights = task_weights(split, types, task_mix)
     rng = random.Random(f"vlgym-alfworld:{split}:{seed}")
-    task_type = rng.choice(sorted(task_types, key=catalog.TASK_TYPES.index))
-    plans = [catalog.floor_plan(n) for n in catalog.floor_plan_numbers(held_out=split == "valid_unseen")]
+    task_type = rng.choices(types, weights)[0]
+    plans = [catalog.floor_plan(n) for n in split_rooms(split)]
     rng.shuffle(plans)
     for plan in plans:
-        tasks = candidate_tasks(task_type, plan, split)
+        tasks = candidate_tasks(task_type, plan, split, held_out_pairs)
         if tasks:
             break
     else:

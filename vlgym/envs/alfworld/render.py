@@ -4,8 +4,11 @@ ALFWorld's own frames come from AI2-THOR (Unity, a GPU and an X server); this dr
 shows the room's floor (the reachable points of the AI2-THOR floor plan, when known), every receptacle at its
 position in the room, labelled as the text names it ("cabinet 3"), filled green when open and grey when
 closed, the receptacles the agent is at ringed in orange, and the agent as a red disc with a pointer in the
-direction it faces. The panel on the right repeats the goal, where the agent is, what it sees there and what it
-holds, with the text's names (and the states the tasks ask for: "apple 1 (hot)").
+direction it faces. Labels never overlap each other, a marker or any spot the agent can stand on: each takes
+the free place nearest its marker (crowded markers first), with a leader line when it sits away from it, and a
+room too crowded for the map's font gets a smaller one. The panel on the right repeats the goal, where the agent
+is, what it sees there and what it holds, with the text's names (and the states the tasks ask for: "apple 1
+(hot)").
 
 The map's background (floor and labels) is drawn once per game; each frame draws the state on a copy.
 """
@@ -32,6 +35,8 @@ HERE_RING = (240, 140, 20)
 AGENT = (210, 40, 40)
 TEXT = (25, 25, 25)
 HEADING = (30, 70, 150)
+MIN_LABEL_FONT = 7
+LABEL_PAD = 3  # pixels of margin left and right of a label's text
 
 
 @dataclass
@@ -109,40 +114,67 @@ class MapRenderer:
             for x, z in floor:
                 px, pz = self.layout.to_pixels(float(x), float(z))
                 draw.rectangle((px - half, pz - half, px + half, pz + half), fill=FLOOR)
-        m = self.marker
         pixels = {r: self.layout.to_pixels(*xz) for r, xz in self.positions.items()}
-        taken = [(px - m, pz - m, px + m, pz + m) for px, pz in pixels.values()]  # labels avoid all markers
-        face = drawing.font(self.font)
-        for r in world.by_name(self.positions):
-            label = world.name(r)
-            box, leader = self._place_label(pixels[r], face.getlength(label), taken)
-            taken.append(box)
-            if leader:
-                draw.line((*pixels[r], (box[0] + box[2]) / 2, (box[1] + box[3]) / 2), fill=(160, 160, 160))
-            drawing.text(draw, box[:2], label, self.font, TEXT)
+        self.label_font, self.label_boxes = self._place_labels(world, pixels)
+        for r, box in self.label_boxes.items():
+            px, pz = pixels[r]
+            cx, cz = min(max(px, box[0]), box[2]), min(max(pz, box[1]), box[3])
+            if math.hypot(cx - px, cz - pz) > 2 * self.marker + 3:  # far from its marker: a leader line
+                draw.line((px, pz, cx, cz), fill=(160, 160, 160))
+            drawing.text(draw, (box[0] + LABEL_PAD, box[1]), world.name(r), self.label_font, TEXT)
         return image
 
-    def _place_label(self, anchor, width, taken) -> tuple[tuple[float, float, float, float], bool]:
-        """The first free spot for a label around ``anchor`` (nearest ring first, inside the map), else the
-        spot that overlaps least; and whether it is far enough from its marker to need a leader line."""
+    def obstacle_boxes(self) -> list[tuple[float, float, float, float]]:
+        """What labels must leave free: every receptacle's marker and ring, and the agent's disc at every spot it
+        can stand on."""
+        m = self.marker
+        boxes = [(px - 2 * m, pz - 2 * m, px + 2 * m, pz + 2 * m)
+                 for px, pz in (self.layout.to_pixels(*xz) for xz in self.positions.values())]
+        for x, z, _ in self.poses.values():
+            px, pz = self.layout.to_pixels(x, z)
+            boxes.append((px - 1.3 * m - 1, pz - 1.3 * m - 1, px + 1.3 * m + 1, pz + 1.3 * m + 1))
+        return boxes
+
+    def _place_labels(self, world: World, pixels: dict) -> tuple[int, dict[str, tuple[float, float, float, float]]]:
+        """A box per receptacle label that overlaps no other label, marker or agent spot, as close to its marker
+        as possible: in the map font, else in smaller ones; at the smallest, the spot that overlaps least."""
+        fixed = np.array(self.obstacle_boxes(), dtype=np.float64).reshape(-1, 4)
+        for size in range(self.font, MIN_LABEL_FONT - 1, -1):
+            face, boxes, clear = drawing.font(size), {}, True
+            placed = fixed
+            for r in _crowded_first(pixels, 4 * self.marker):
+                width = face.getlength(world.name(r)) + 2 * LABEL_PAD  # a gap between neighbouring labels
+                box, free = self._label_box(pixels[r], width, size + 1, placed)
+                boxes[r], clear = box, clear and free
+                placed = np.vstack([placed, box])
+            if clear:
+                break
+        return size, boxes
+
+    def _label_box(self, anchor, width: float, height: int, placed: np.ndarray):
+        """The first free box for a label on rings of growing radius around ``anchor`` (inside the map), and
+        whether it is free; else the box that overlaps least."""
         px, pz = anchor
-        h, best = self.font + 1, None
-        for ring, radius in enumerate((self.marker + 2, 3 * self.marker + 6, 5 * self.marker + 14)):
-            for k in range(8):
-                angle = k * math.pi / 4
-                cx, cz = px + radius * math.cos(angle), pz - radius * math.sin(angle)
-                # Anchor the label's near edge at the ring point, on the side it points to.
-                x0 = cx if math.cos(angle) > 0.3 else cx - width if math.cos(angle) < -0.3 else cx - width / 2
-                z0 = cz - h if math.sin(angle) > 0.3 else cz if math.sin(angle) < -0.3 else cz - h / 2
-                x0 = min(max(x0, self.map_x + 2), self.map_x + self.map_size - width - 2)
-                z0 = min(max(z0, 2), self.map_size - h - 2)
-                box = (x0, z0, x0 + width, z0 + h)
-                cost = sum(_overlap_area(box, other) for other in taken)
-                if best is None or cost < best[0]:
-                    best = (cost, box, ring > 0)
-                if cost == 0:
-                    return box, ring > 0
-        return best[1], best[2]
+        lo, hi = (self.map_x + 2, 2), (self.map_x + self.map_size - 2, self.map_size - 2)
+        candidates = []
+        for radius in np.arange(self.marker + 2, self.map_size, max(3.0, height * 0.75)):
+            angles = np.linspace(0, 2 * np.pi, max(8, int(2 * np.pi * radius / 6)), endpoint=False)
+            cx, cz = px + radius * np.cos(angles), pz - radius * np.sin(angles)
+            # The label's near edge at the ring point, on the side it points to.
+            x0 = np.where(np.cos(angles) > 0.3, cx, np.where(np.cos(angles) < -0.3, cx - width, cx - width / 2))
+            z0 = np.where(np.sin(angles) > 0.3, cz - height, np.where(np.sin(angles) < -0.3, cz, cz - height / 2))
+            x0 = np.clip(x0, lo[0], hi[0] - width)
+            z0 = np.clip(z0, lo[1], hi[1] - height)
+            ring = np.stack([x0, z0, x0 + width, z0 + height], axis=1)
+            overlap = (np.clip(np.minimum(ring[:, None, 2], placed[None, :, 2])
+                               - np.maximum(ring[:, None, 0], placed[None, :, 0]), 0, None)
+                       * np.clip(np.minimum(ring[:, None, 3], placed[None, :, 3])
+                                 - np.maximum(ring[:, None, 1], placed[None, :, 1]), 0, None)).sum(axis=1)
+            free = np.flatnonzero(overlap == 0)
+            if free.size:
+                return tuple(ring[free[0]]), True
+            candidates.append((overlap.min(), tuple(ring[overlap.argmin()])))
+        return min(candidates)[1], False
 
     def render(self, world: World) -> np.ndarray:
         image = self.background.copy()
@@ -198,8 +230,11 @@ def _label(world: World, obj: str) -> str:
     return f"{world.name(obj)} ({', '.join(states)})" if states else world.name(obj)
 
 
-def _overlap_area(a, b) -> float:
-    return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+def _crowded_first(pixels: dict[str, tuple[float, float]], radius: float) -> list[str]:
+    """Receptacles with the most neighbours within ``radius`` pixels first: they get the free spots near them."""
+    points = np.array(list(pixels.values()), dtype=np.float64).reshape(-1, 2)
+    near = (np.hypot(*(points[:, None, :] - points[None, :, :]).transpose(2, 0, 1)) < radius).sum(axis=1)
+    return [r for _, r in sorted(zip(-near, pixels, strict=True))]
 
 
 def _wrap(text: str, size: int, width: float, colour) -> list[tuple[str, tuple[int, int, int]]]:

@@ -29,11 +29,13 @@ def check_walkthrough(engine: Engine, game: GeneratedGame) -> None:
 
 
 def write_games(out: Path, count: int, *, split: str = "train", task_types=None, seed: int = 0,
+                task_mix: str = "alfworld", held_out_pairs: bool = False,
                 progress: Callable[[Path], None] | None = None) -> list[Path]:
-    """Generate games ``seed .. seed + count - 1``, check each in the engine, write them in ALFWorld's layout."""
+    """Generate games ``seed .. seed + count - 1``, check each in the engine (a game whose walkthrough does not
+    win is never written), write them in ALFWorld's layout."""
     types, engine, paths = task_type_names(task_types), Engine(), []
     for game_seed in range(seed, seed + count):
-        game = generate(game_seed, split, types)
+        game = generate(game_seed, split, types, task_mix=task_mix, held_out_pairs=held_out_pairs)
         check_walkthrough(engine, game)
         paths.append(write_game(game, out))
         if progress:
