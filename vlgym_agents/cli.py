@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 from vlgym.cli_errors import run_cli
+from vlgym.errors import UserError
 from vlgym_agents.config import PACKAGED, config_path, packaged_configs
 from vlgym_agents.policy.tiny import Arch
 from vlgym_agents.preflight import out_of_memory_message
@@ -37,8 +38,7 @@ def _load(config: str, overrides: list[str] | None):
     try:
         return load_config(config, overrides or [])
     except (ValidationError, ValueError, yaml.YAMLError, OmegaConfBaseException) as error:  # YAML: "k=[1,2"
-        console.print(f"[red]invalid configuration[/]: {error}")
-        raise typer.Exit(2) from error
+        raise UserError(f"invalid configuration: {error}") from error
 
 
 def _setup_output() -> None:

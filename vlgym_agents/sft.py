@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,7 +72,11 @@ def load_demonstrations(policy: VLMPolicy, config: TrainConfig) -> list[Demonstr
     if settings.history:
         raise ValueError("sft.dataset holds one frame per step: it needs env.history = 0")
     demos: list[Demonstration] = []
-    for row in datasets.load_dataset(str(sft.dataset), split="train"):
+    # A folder written again keeps its path, and datasets' shared cache would hand back the old rows: read it
+    # through a cache of its own, in memory.
+    with tempfile.TemporaryDirectory() as cache:
+        rows = datasets.load_dataset(str(sft.dataset), split="train", cache_dir=cache, keep_in_memory=True)
+    for row in rows:
         if len(demos) == sft.demos:
             break
         if row["env_id"] != settings.id or json.loads(row["env_kwargs"]) != settings.kwargs:
@@ -79,7 +84,7 @@ def load_demonstrations(policy: VLMPolicy, config: TrainConfig) -> list[Demonstr
                              f"env.id={settings.id} env.kwargs={json.dumps(settings.kwargs)}")
         obs = {"image": np.asarray(row["image"].convert("RGB")), "text": row["text"]}
         info = {"instruction": row["instruction"], "available_actions": row["available_actions"]}
-        demos.append(Demonstration(policy.prompt(obs, info, number_actions=settings.number_actions),
+        demos.append(Demonstration(policy.prompt(obs, info, action_index=settings.number_actions),
                                    format_answer(row["action"], sft.thoughts)))
     if len(demos) < sft.demos:
         log.warning("%s has %d steps, fewer than sft.demos=%d: training on all of them", sft.dataset, len(demos),

@@ -1,6 +1,7 @@
 """Tiny VLMs built once per test session, offline, and saved like real checkpoints."""
 
 import os
+import sys
 
 import pytest
 
@@ -54,3 +55,19 @@ def tiny_config(tiny_qwen, tmp_path):
         return load_config(None, list(overrides), base=tiny_run_config(tiny_qwen, tmp_path / "run"))
 
     return make
+
+
+@pytest.fixture
+def train_main(monkeypatch, capsys):
+    """Runs ``vlgym-train ARGS`` in this process the way the console script does (user errors become one line
+    and exit code 2); returns (exit code, stdout, stderr)."""
+    from vlgym_agents.cli import main
+
+    def run(*args: str) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", ["vlgym-train", *args])
+        with pytest.raises(SystemExit) as exited:
+            main()
+        output = capsys.readouterr()
+        return exited.value.code, output.out, output.err
+
+    return run

@@ -45,11 +45,11 @@ def test_tiny_builds_a_model_that_loads(tmp_path):
     (["numberline", "env.num_envs=${nowhere}"], "nowhere"),
     (["no-such-config"], "neither a file nor a packaged config"),
 ])
-def test_a_bad_config_or_override_exits_2_with_a_clear_message(arguments, message):
-    result = runner.invoke(app, ["rl", *arguments])
-    assert result.exit_code == 2, result.output
-    assert message in " ".join(result.output.split())
-    assert "Traceback" not in result.output
+def test_a_bad_config_or_override_exits_2_with_a_clear_message(train_main, arguments, message):
+    code, out, err = train_main("rl", *arguments)
+    assert code == 2, out + err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert "Traceback" not in out + err
 
 
 def test_the_console_script_is_declared():

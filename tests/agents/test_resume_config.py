@@ -2,13 +2,9 @@
 to go on (``--allow-config-change``)."""
 
 import pytest
-from typer.testing import CliRunner
 
-from vlgym_agents.cli import app
 from vlgym_agents.config import dump_config
 from vlgym_agents.train import ConfigChangedError, Trainer
-
-runner = CliRunner()
 
 
 @pytest.fixture
@@ -37,9 +33,9 @@ def test_resuming_with_the_same_config_or_with_permission_goes_on(trained, tiny_
     assert allowed.train()["state"]["update"] == 2
 
 
-def test_the_command_line_refuses_a_changed_config_with_exit_2(trained, tmp_path):
+def test_the_command_line_refuses_a_changed_config_with_exit_2(trained, tmp_path, train_main):
     path = tmp_path / "run.yaml"
     path.write_text(dump_config(trained))
-    result = runner.invoke(app, ["rl", str(path), "run.total_env_steps=16", "--resume"])
-    assert result.exit_code == 2, result.output
-    assert "run.total_env_steps: 8 -> 16" in result.output and "Traceback" not in result.output
+    code, out, err = train_main("rl", str(path), "run.total_env_steps=16", "--resume")
+    assert code == 2
+    assert "run.total_env_steps: 8 -> 16" in err and "Traceback" not in out + err

@@ -71,7 +71,7 @@ def test_the_warm_start_from_a_recorded_dataset_equals_the_one_that_plays_the_ex
                  "sft.check_episodes=2", "sft.batch_size=4", "eval.num_envs=2")
     played = tiny_config(*overrides)
     kwargs = [f"--kwarg={k}={json.dumps(v)}" for k, v in played.env.kwargs.items()]
-    result = CliRunner().invoke(app, ["record", "--env", played.env.id, "--agent", "expert", "--episodes", "8",
+    result = CliRunner().invoke(app, ["record", "--env", played.env.id, "--agent", "expert", "--episodes", "12",
                                       "--seed", "700", "--to", str(tmp_path / "demos"), *kwargs])
     assert result.exit_code == 0, result.output
     from_dataset = tiny_config(*overrides, f"sft.dataset={tmp_path / 'demos'}")
