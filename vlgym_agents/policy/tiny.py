@@ -22,8 +22,10 @@ from typing import Literal
 
 from vlgym.prompts import ANSWER_FORMAT, SYSTEM_PROMPT
 
-Arch = Literal["qwen2_5_vl", "idefics3"]
-ARCHS: tuple[str, ...] = ("qwen2_5_vl", "idefics3")
+Arch = Literal["qwen2_5_vl", "idefics3", "qwen2_5_vl_vllm"]
+ARCHS: tuple[str, ...] = ("qwen2_5_vl", "idefics3", "qwen2_5_vl_vllm")
+#: The tiny Qwen2.5-VL that vLLM's CPU kernels load: they need an attention head size of 64 (``qwen2_5_vl`` has 16).
+VLLM_ARCH = "qwen2_5_vl_vllm"
 
 BPE_VOCAB_SIZE = 4096
 
@@ -110,7 +112,9 @@ def _qwen_tokenizer():
                           errors="replace", split_special_tokens=False)
 
 
-def _build_qwen2_5_vl(image_side: int):
+def _build_qwen2_5_vl(image_side: int, *, hidden: int = 64, vision_hidden: int = 64,
+                      mrope_section: tuple[int, int, int] = (2, 3, 3)):
+    """Qwen2.5-VL with 4 attention heads (2 KV heads) and 2 vision heads; ``mrope_section`` sums to head_dim / 2."""
     from transformers import (
         Qwen2_5_VLConfig,
         Qwen2_5_VLForConditionalGeneration,
@@ -126,14 +130,16 @@ def _build_qwen2_5_vl(image_side: int):
         image_processor=Qwen2VLImageProcessor(size=pixels, patch_size=14, temporal_patch_size=2, merge_size=2),
         video_processor=Qwen2VLVideoProcessor(size=pixels, patch_size=14, temporal_patch_size=2, merge_size=2),
         tokenizer=tokenizer, chat_template=QWEN_TEMPLATE)
-    hidden = 64
     config = Qwen2_5_VLConfig(
-        text_config=dict(vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=256, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=4096,
-                         rope_parameters={"rope_type": "default", "rope_theta": 1e6, "mrope_section": [2, 3, 3]},
+        text_config=dict(vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=4 * hidden,
+                         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                         max_position_embeddings=4096,
+                         rope_parameters={"rope_type": "default", "rope_theta": 1e6,
+                                          "mrope_section": list(mrope_section)},
                          bos_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"],
                          pad_token_id=ids["<|endoftext|>"], tie_word_embeddings=False),
-        vision_config=dict(depth=2, hidden_size=hidden, intermediate_size=128, num_heads=2, patch_size=14,
+        vision_config=dict(depth=2, hidden_size=vision_hidden, intermediate_size=2 * vision_hidden, num_heads=2,
+                           patch_size=14,
                            spatial_merge_size=2, temporal_patch_size=2, window_size=112, fullatt_block_indexes=[1],
                            out_hidden_size=hidden, tokens_per_second=2),
         image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
@@ -172,7 +178,12 @@ def _build_idefics3(image_side: int):
     return Idefics3ForConditionalGeneration(config), processor, [ids["<end_of_utterance>"], ids["<|endoftext|>"]]
 
 
-BUILDERS = {"qwen2_5_vl": _build_qwen2_5_vl, "idefics3": _build_idefics3}
+def _build_qwen2_5_vl_vllm(image_side: int):
+    """Head size 64 in the LM (hidden 256, 4 heads) and in the vision tower (128 wide, 2 heads)."""
+    return _build_qwen2_5_vl(image_side, hidden=256, vision_hidden=128, mrope_section=(8, 12, 12))
+
+
+BUILDERS = {"qwen2_5_vl": _build_qwen2_5_vl, "idefics3": _build_idefics3, VLLM_ARCH: _build_qwen2_5_vl_vllm}
 
 
 def build_tiny_vlm(path: str | Path, arch: Arch = "qwen2_5_vl", *, seed: int = 0, image_side: int = 112) -> Path:
