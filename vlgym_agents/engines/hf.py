@@ -1,7 +1,9 @@
-"""The Hugging Face engine: the policy's own ``generate``, which also scores the answers in the same pass."""
+"""The Hugging Face engine: the policy's own ``generate``, which also scores the answers in the same pass (so its
+``engine_score_s`` is 0: scoring is part of ``engine_generate_s``)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,9 +18,13 @@ class HFEngine:
 
     def __init__(self, policy: VLMPolicy):
         self.policy = policy
+        self.generate_s = 0.0
 
     def generate(self, prompts: Sequence[Prompt], batch: dict[str, torch.Tensor], sampling: Sampling) -> Generation:
-        return self.policy.generate(batch, sampling, score=True)
+        started = time.perf_counter()
+        generation = self.policy.generate(batch, sampling, score=True)
+        self.generate_s += time.perf_counter() - started
+        return generation
 
     def sync(self, policy: VLMPolicy, version: int) -> None:
         self.policy = policy
@@ -27,7 +33,9 @@ class HFEngine:
         pass
 
     def metrics(self) -> dict[str, Any]:
-        return {}
+        out = {"engine_generate_s": self.generate_s, "engine_score_s": 0.0}
+        self.generate_s = 0.0
+        return out
 
     def close(self) -> None:
         pass

@@ -112,9 +112,8 @@ def _qwen_tokenizer():
                           errors="replace", split_special_tokens=False)
 
 
-def _build_qwen2_5_vl(image_side: int, *, hidden: int = 64, vision_hidden: int = 64,
-                      mrope_section: tuple[int, int, int] = (2, 3, 3)):
-    """Qwen2.5-VL with 4 attention heads (2 KV heads) and 2 vision heads; ``mrope_section`` sums to head_dim / 2."""
+def qwen2_5_vl_parts(image_side: int, *, text: dict | None = None, vision: dict | None = None):
+    """Qwen2.5-VL: the tiny sizes below, with ``text`` / ``vision`` config entries overriding them."""
     from transformers import (
         Qwen2_5_VLConfig,
         Qwen2_5_VLForConditionalGeneration,
@@ -130,21 +129,19 @@ def _build_qwen2_5_vl(image_side: int, *, hidden: int = 64, vision_hidden: int =
         image_processor=Qwen2VLImageProcessor(size=pixels, patch_size=14, temporal_patch_size=2, merge_size=2),
         video_processor=Qwen2VLVideoProcessor(size=pixels, patch_size=14, temporal_patch_size=2, merge_size=2),
         tokenizer=tokenizer, chat_template=QWEN_TEMPLATE)
+    text_config = dict(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=256, num_hidden_layers=2,
+                       num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=4096,
+                       rope_parameters={"rope_type": "default", "rope_theta": 1e6, "mrope_section": [2, 3, 3]},
+                       bos_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"],
+                       pad_token_id=ids["<|endoftext|>"], tie_word_embeddings=False) | (text or {})
+    vision_config = dict(depth=2, hidden_size=64, intermediate_size=128, num_heads=2, patch_size=14,
+                         spatial_merge_size=2, temporal_patch_size=2, window_size=112, fullatt_block_indexes=[1],
+                         out_hidden_size=text_config["hidden_size"], tokens_per_second=2) | (vision or {})
     config = Qwen2_5_VLConfig(
-        text_config=dict(vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=4 * hidden,
-                         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-                         max_position_embeddings=4096,
-                         rope_parameters={"rope_type": "default", "rope_theta": 1e6,
-                                          "mrope_section": list(mrope_section)},
-                         bos_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"],
-                         pad_token_id=ids["<|endoftext|>"], tie_word_embeddings=False),
-        vision_config=dict(depth=2, hidden_size=vision_hidden, intermediate_size=2 * vision_hidden, num_heads=2,
-                           patch_size=14,
-                           spatial_merge_size=2, temporal_patch_size=2, window_size=112, fullatt_block_indexes=[1],
-                           out_hidden_size=hidden, tokens_per_second=2),
+        text_config=text_config, vision_config=vision_config,
         image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
         vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
-        tie_word_embeddings=False)
+        tie_word_embeddings=text_config["tie_word_embeddings"])
     return Qwen2_5_VLForConditionalGeneration(config), processor, [ids["<|im_end|>"], ids["<|endoftext|>"]]
 
 
@@ -180,10 +177,12 @@ def _build_idefics3(image_side: int):
 
 def _build_qwen2_5_vl_vllm(image_side: int):
     """Head size 64 in the LM (hidden 256, 4 heads) and in the vision tower (128 wide, 2 heads)."""
-    return _build_qwen2_5_vl(image_side, hidden=256, vision_hidden=128, mrope_section=(8, 12, 12))
+    rope = {"rope_type": "default", "rope_theta": 1e6, "mrope_section": [8, 12, 12]}  # sums to head size / 2
+    return qwen2_5_vl_parts(image_side, text={"hidden_size": 256, "intermediate_size": 1024, "rope_parameters": rope},
+                             vision={"hidden_size": 128, "intermediate_size": 256, "out_hidden_size": 256})
 
 
-BUILDERS = {"qwen2_5_vl": _build_qwen2_5_vl, "idefics3": _build_idefics3, VLLM_ARCH: _build_qwen2_5_vl_vllm}
+BUILDERS = {"qwen2_5_vl": qwen2_5_vl_parts, "idefics3": _build_idefics3, VLLM_ARCH: _build_qwen2_5_vl_vllm}
 
 
 def build_tiny_vlm(path: str | Path, arch: Arch = "qwen2_5_vl", *, seed: int = 0, image_side: int = 112) -> Path:
