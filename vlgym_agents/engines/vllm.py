@@ -70,6 +70,7 @@ class VLLMEngine:
                        **extra)
         self.vocab_size = policy.model.get_output_embeddings().weight.shape[0]
         self.version: int | None = None
+        self.generated_with: int | None = None  # the adapter version of the latest answers
         self.lora_request = None
         self.asleep = False
         self._reset_counters()
@@ -106,6 +107,7 @@ class VLLMEngine:
         if self.asleep:
             self.llm.wake_up()
             self.asleep = False
+        self.generated_with = self.version
         seeds = torch.randint(0, 2**31 - 1, (len(prompts),)).tolist()
         params = [SamplingParams(**sampling_params_kwargs(
             sampling, stop_token_ids=self.policy.eos_token_ids, suppress_token_ids=self.policy.suppress_token_ids,
@@ -156,10 +158,10 @@ class VLLMEngine:
         self.tokens += int(mask.sum())
 
     def metrics(self) -> dict[str, Any]:
-        """Since the last call: the log-prob mismatch, the adapter version and the generate/score seconds."""
+        """Since the last call: the log-prob mismatch, the adapter version generated with, and the seconds."""
         tokens = max(1, self.tokens)
         out = {"engine_logprob_mae": self.abs_sum / tokens, "engine_logprob_k3": self.k3_sum / tokens,
-               "engine_adapter_version": self.version, "engine_generate_s": self.generate_s,
+               "engine_adapter_version": self.generated_with, "engine_generate_s": self.generate_s,
                "engine_score_s": self.score_s}
         if self.tokens and out["engine_logprob_mae"] > self.settings.logprob_warn_mae:
             log.warning("vLLM's log-probs differ from the policy's by %.4f per token on average (bound %.4f, "
