@@ -122,6 +122,8 @@ def test_the_spec_names_model_and_url():
     assert resolve_agent_spec("openai:tiny@http://127.0.0.1:1/v1")[:2] == ("openai", "tiny@http://127.0.0.1:1/v1")
     agent = load_openai_agent("org/model@http://127.0.0.1:1/v1", ENV, {})
     assert (agent.model, agent.url) == ("org/model", "http://127.0.0.1:1/v1")
-    for bad in ("tiny", "tiny@ftp://x"):
+    agent = load_openai_agent("tiny@http://127.0.0.1:1/v1#temperature=0.5&max_retries=0", ENV, {})
+    assert (agent.url, agent.decoding.temperature, agent.max_retries) == ("http://127.0.0.1:1/v1", 0.5, 0)
+    for bad in ("tiny", "tiny@ftp://x", "tiny@http://x#top_k=3", "tiny@http://x#max_tokens=many"):
         with pytest.raises(ValueError):
             load_openai_agent(bad, ENV, {})

@@ -3,7 +3,8 @@
     vlgym eval --env vlgym/GymCards-NumberLine-v0 --agent openai:MODEL@http://127.0.0.1:8000/v1 --output r.json
 
 ``MODEL`` is the server's model name, ``URL`` its API base (``.../v1``); vLLM (``vllm serve``), SGLang and hosted
-APIs speak this protocol. The prompt is :func:`vlgym.prompts.build_messages`; images travel as base64 PNG data
+APIs speak this protocol. Decoding and client options may follow ``#`` (``...v1#max_tokens=64&temperature=0.7``,
+see :data:`SPEC_OPTIONS`). The prompt is :func:`vlgym.prompts.build_messages`; images travel as base64 PNG data
 URLs. Decoding parameters (greedy by default, seeded per episode and step) are recorded in the results with the
 model name and URL. The API key, if any, is read from the environment variable ``OPENAI_API_KEY`` and never
 recorded or logged. Standard library only: no torch, no client package.
@@ -171,10 +172,30 @@ class ServedModelAgent:
                 "seed": "episode seed * 1000 + step", "garbage_responses": self.garbage_responses}
 
 
+#: Options a spec may set after ``#`` (a URL fragment is never sent to the server), with their types.
+SPEC_OPTIONS = {"temperature": float, "top_p": float, "max_tokens": int, "timeout_s": float, "max_retries": int,
+                "max_concurrency": int}
+
+
 def load_openai_agent(arg: str, env_id: str, env_kwargs: dict[str, Any]) -> ServedModelAgent:
-    """The ``vlgym.agents`` entry point for ``openai:MODEL@URL``."""
-    model, at, url = arg.partition("@")
+    """The ``vlgym.agents`` entry point for ``openai:MODEL@URL[#key=value&...]`` (keys: :data:`SPEC_OPTIONS`).
+
+    >>> load_openai_agent("tiny@http://127.0.0.1:8000/v1#max_tokens=32&max_retries=1", "", {}).describe()["sampling"]
+    {'temperature': 0.0, 'top_p': 1.0, 'max_tokens': 32}
+    """
+    model, at, rest = arg.partition("@")
     if not model or not at:
         raise ValueError(f"expected openai:MODEL@URL (e.g. openai:Qwen/Qwen2.5-VL-3B-Instruct@http://127.0.0.1:8000"
                          f"/v1), got openai:{arg}")
-    return ServedModelAgent(model, url)
+    url, _, fragment = rest.partition("#")
+    options: dict[str, Any] = {}
+    for item in filter(None, fragment.split("&")):
+        key, _, value = item.partition("=")
+        if key not in SPEC_OPTIONS:
+            raise ValueError(f"unknown option {key!r} in openai:{arg}; known: {', '.join(SPEC_OPTIONS)}")
+        try:
+            options[key] = SPEC_OPTIONS[key](value)
+        except ValueError:
+            raise ValueError(f"option {key}={value!r} in openai:{arg} is not a {SPEC_OPTIONS[key].__name__}") from None
+    decoding = Decoding(**{k: options.pop(k) for k in ("temperature", "top_p", "max_tokens") if k in options})
+    return ServedModelAgent(model, url, decoding=decoding, **options)
