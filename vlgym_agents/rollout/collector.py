@@ -1,9 +1,9 @@
 """Batched rollouts: many environments step in worker processes, the policy answers all of them in one batch.
 
-Every step, the collector builds one prompt per environment, generates all answers in a single batched call,
-scores them (old log-probs, values, reference log-probs) in one batched forward each, and sends the answers as
-text actions to the vector env. Episodes run on across ``collect`` calls, so a rollout of T steps per env is
-just the next T steps of each stream.
+Every step, the collector builds one prompt per environment, generates all answers in a single batched call
+to the rollout engine (:mod:`vlgym_agents.engines`: Hugging Face or vLLM), scores them (old log-probs, values,
+reference log-probs) in one batched forward each, and sends the answers as text actions to the vector env.
+Episodes run on across ``collect`` calls, so a rollout of T steps per env is just the next T steps of each stream.
 
 Episode seeds come from one cursor: episode k (counted over all envs and ranks) is reset with seed
 ``seed_start + k * world_size + rank``, so ranks never share an episode, runs are reproducible, and a
