@@ -57,6 +57,8 @@ class VLLMEngine:
             raise ValueError("the vLLM engine needs a LoRA policy (see check_vllm_config)")
         self.policy, self.settings, self.workdir = policy, settings, Path(workdir)
         on_cpu = policy.device.type == "cpu"
+        if on_cpu and settings.sleep:  # run.device=auto on a machine without a GPU
+            raise ValueError("rollout.vllm.sleep needs a GPU (vLLM's sleep mode frees GPU memory); this run is on CPU")
         if on_cpu:
             os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", str(settings.cpu_kv_cache_gib))
         extra: dict[str, Any] = {}
