@@ -20,7 +20,7 @@ import types
 from pathlib import Path
 
 
-def authors_act(collector, batch):
+def authors_act(collector, prompts, batch):
     """The authors' acting step: generate, then score the answer in a second forward (values, log-probs)."""
     generation = collector.policy.generate(batch, collector.sampling)
     generation.log_probs, generation.values = collector.policy(batch, generation.tokens, generation.mask,

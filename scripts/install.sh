@@ -3,10 +3,15 @@
 #   bash scripts/install.sh            # the environments only (no torch)
 #   bash scripts/install.sh dev        # + test tools (pytest, hypothesis, ruff, Stable-Baselines3)
 #   bash scripts/install.sh dev,miniworld
+#   bash scripts/install.sh agents,vllm    # + vLLM, in its own .venv-vllm (scripts/install_vllm.sh)
 # Debian packages that a simulator family needs are installed with apt-get when missing (needs root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 extras="${1:-}"
+# vLLM pins its own torch: it goes to a second virtual environment (constraints-vllm.txt says why).
+with_vllm=false
+case ",$extras," in *,vllm,*) with_vllm=true ;; esac
+extras=$(echo ",$extras," | sed -e 's/,vllm,/,/g' -e 's/^,//' -e 's/,$//')
 
 # Debian packages per family (none needed for Gym-Cards).
 apt_packages=()
@@ -46,3 +51,6 @@ if ! .venv/bin/python -m pip install -c constraints.txt -e "$target" >"$log" 2>&
   exit 1
 fi
 .venv/bin/python -c "import vlgym; print('vlgym', vlgym.__version__, 'installed with', len(vlgym.list_envs()), 'env ids')"
+if $with_vllm; then
+  bash scripts/install_vllm.sh
+fi

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Install vlgym with the dev extras and every simulator family, check style, and run the full test suite.
+# Install vlgym with the dev extras and every simulator family (and vLLM in .venv-vllm), check style, and run the
+# full test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install.sh dev,miniworld,alfworld,webshop,agents,record,remote,ray
+bash scripts/install.sh dev,miniworld,alfworld,webshop,agents,record,remote,ray,vllm  # vllm: .venv-vllm, for tests_vllm/
 bash scripts/base_venv.sh
 .venv/bin/ruff check .
 .venv/bin/python -m pytest tests -q "$@"

@@ -173,7 +173,7 @@ def eval_command(
     env: EnvOption = None,
     agent: Annotated[list[str] | None, typer.Option(
         "--agent", "-a", help="expert, random, or NAME:ARG of an installed vlgym.agents plugin, e.g. "
-        "checkpoint:PATH (repeatable).")] = None,
+        "checkpoint:PATH or openai:MODEL@URL (a served model; repeatable).")] = None,
     manifest: Annotated[str | None, typer.Option(
         help="Episode manifest (JSON) to run, or 'default': the one vlgym ships for each --env.")] = None,
     split: Annotated[str, typer.Option(help="Split of the manifest.")] = "eval",
@@ -197,6 +197,7 @@ def eval_command(
     """
     import time
 
+    from vlgym.errors import AgentUnavailableError
     from vlgym.eval import evaluate, markdown_table
     from vlgym.manifest import Manifest
     from vlgym.record.writer import run_folder_name
@@ -209,13 +210,15 @@ def eval_command(
         total = len(plan.split(split)) if isinstance(plan, Manifest) else 100
         return min(total, episodes) if episodes else total
 
-    results = []
+    results, stopped = [], None
     started = time.perf_counter()
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("evaluating", total=len(agents) * sum(planned_episodes(p) for p in plans))
         for plan in plans:
             for name in agents:
                 env_id = plan.env_id if isinstance(plan, Manifest) else plan
+                if stopped is not None:
+                    break
                 try:
                     results.append(evaluate(plan, name, split=split, episodes=episodes, seed=seed,
                                             env_kwargs=env_kwargs, progress=lambda n: progress.advance(task, n),
@@ -226,6 +229,9 @@ def eval_command(
                     progress.advance(task, planned_episodes(plan))
                 except FileNotFoundError as error:  # e.g. checkpoint:PATH with nothing at PATH
                     raise typer.BadParameter(str(error), param_hint="--agent") from None
+                except AgentUnavailableError as error:  # e.g. the model server died: write what was played
+                    results.append(error.partial)
+                    stopped = error
     table = Table("env", "agent", "episodes", "success", "95% CI", "score", "95% CI", "return", "parse fail",
                   "invalid", "length")
     for result in results:
@@ -252,6 +258,8 @@ def eval_command(
         console.print(f"contact sheet: {contact_sheet}")
     if record:
         console.print(f"episodes: {record} (look at them: vlgym view {record})")
+    if stopped is not None:
+        raise stopped
 
 
 @app.command("view")

@@ -33,3 +33,10 @@ class MissingExtraError(ImportError):
         super().__init__(f"the {family} envs need the '{extra}' extra, which is not installed here (missing: "
                          f"{', '.join(self.missing)}): {self.install}, or from a checkout `bash scripts/install.sh "
                          f"{extra}`", name=self.missing[0])
+
+
+class AgentUnavailableError(UserError):
+    """An agent cannot answer any more (e.g. its model server is down): ``vlgym eval`` writes the episodes finished
+    so far, marked ``"stopped"`` with this message, and exits with code 2. ``partial`` holds those results."""
+
+    partial: object = None

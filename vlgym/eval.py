@@ -31,6 +31,7 @@ import gymnasium as gym
 import numpy as np
 
 import vlgym
+from vlgym.errors import AgentUnavailableError
 from vlgym.manifest import Episode, Manifest
 
 AGENT_ENTRY_POINTS = "vlgym.agents"
@@ -204,6 +205,8 @@ class EvalResult:
     agent_info: dict[str, Any] = field(default_factory=dict)
     manifest: dict[str, Any] | None = None
     """``{"split", "sha256", "episodes_in_split"}`` when the episodes came from a manifest."""
+    stopped: str | None = None
+    """Why the run stopped before its last episode (:class:`~vlgym.errors.AgentUnavailableError`), or None."""
 
     @property
     def success_rate(self) -> float:
@@ -226,7 +229,8 @@ class EvalResult:
                 "manifest": self.manifest, **summarize(self.episodes)}
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.summary(), "env_kwargs": self.env_kwargs, "vlgym_version": vlgym.__version__,
+        stopped = {"stopped": self.stopped} if self.stopped else {}
+        return {**self.summary(), **stopped, "env_kwargs": self.env_kwargs, "vlgym_version": vlgym.__version__,
                 "per_episode": [asdict(e) for e in self.episodes]}
 
 
@@ -315,7 +319,11 @@ def evaluate(env: str | Manifest, agent: str | Agent | Callable, *, split: str =
             played = record_run(game, record_to, player, name, env_id, kwargs, record, record_episodes)
         results = []
         for episode in planned:
-            results.append(run_episode(played, player, episode.seed, options=episode.options))
+            try:
+                results.append(run_episode(played, player, episode.seed, options=episode.options))
+            except AgentUnavailableError as error:  # keep what was played: the caller writes it
+                error.partial = EvalResult(env_id, name, results, kwargs, describe_agent(player), record, str(error))
+                raise
             if progress is not None:
                 progress(1)
     finally:
@@ -345,7 +353,7 @@ def markdown_table(results: Sequence[EvalResult]) -> str:
              "| mean length |", "|---|---|---|---|---|---:|---:|---:|"]
     for result in results:
         s = result.summary()
-        first, last = result.episodes[0].seed, result.episodes[-1].seed
+        first, last = (result.episodes[0].seed, result.episodes[-1].seed) if result.episodes else (None, None)
         where = (f"{s['episodes']} ({s['manifest']['split']}, manifest {s['manifest']['sha256'][:12]})"
                  if s["manifest"] else f"{s['episodes']} (seeds {first}..{last})")
         lines.append(f"| {result.env_id.removeprefix('vlgym/')} | {result.agent} | {where} "

@@ -57,7 +57,8 @@ def configs_command():
 
 
 @app.command("tiny")
-def tiny_command(path: Path, arch: Annotated[Arch, typer.Option(help="qwen2_5_vl or idefics3")] = "qwen2_5_vl",
+def tiny_command(path: Path, arch: Annotated[Arch, typer.Option(
+        help="qwen2_5_vl, idefics3, or qwen2_5_vl_vllm (head size 64: loads in vLLM on CPU)")] = "qwen2_5_vl",
                  seed: int = 0):
     """Build a randomly initialised tiny VLM (model + processor) offline."""
     from vlgym_agents.policy.tiny import build_tiny_vlm

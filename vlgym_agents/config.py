@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from vlgym.prompts import check_action_index
 from vlgym_agents.algos.registry import DEFAULT_RULE, rule_settings
+from vlgym_agents.engines.vllm_sampling import check_vllm_config
 
 #: The packaged configs (``vlgym-train configs`` lists them); a config argument may name one without ``.yaml``.
 PACKAGED = Path(__file__).parent / "configs"
@@ -169,6 +170,29 @@ class SFTSettings(Strict):
     seed_start: int = Field(500_000, ge=0, description="demonstration episodes use their own seed range")
 
 
+class VLLMSettings(Strict):
+    """The colocated vLLM engine (``rollout.engine: vllm``): one ``vllm.LLM`` per rank, on the trainer's device.
+
+    On a GPU it shares memory with training through ``gpu_memory_utilization`` (the fraction of the GPU vLLM may
+    take for weights and KV cache) and, with ``sleep``, vLLM's sleep mode: the engine frees its KV cache and moves
+    its weights off the GPU after each rollout and wakes up before the next one.
+    """
+
+    gpu_memory_utilization: float = Field(0.3, gt=0, lt=1, description="GPU: vLLM's share of GPU memory")
+    sleep: bool = Field(False, description="GPU only: sleep during updates, wake up for rollouts")
+    cpu_kv_cache_gib: int = Field(1, ge=1, description="CPU: KV cache size (vLLM's VLLM_CPU_KVCACHE_SPACE)")
+    max_model_len: int = Field(4096, ge=64, description="prompt + answer tokens the engine accepts")
+    logprob_warn_mae: float = Field(0.05, ge=0, description="warn when engine_logprob_mae exceeds this")
+
+
+class RolloutSettings(Strict):
+    """How rollout answers are generated."""
+
+    engine: Literal["hf", "vllm"] = Field("hf", description="hf: the policy's own generate; vllm: a colocated vLLM "
+                                          "engine (the loss still uses the policy's log-probs)")
+    vllm: VLLMSettings = Field(default_factory=VLLMSettings)
+
+
 class RecordSettings(Strict):
     """What the trainer records into its run folder (``vlgym view <output_dir>/episodes``)."""
 
@@ -187,6 +211,7 @@ class TrainConfig(Strict):
     eval: EvalSettings = Field(default_factory=EvalSettings)
     sft: SFTSettings = Field(default_factory=SFTSettings)
     record: RecordSettings = Field(default_factory=RecordSettings)
+    rollout: RolloutSettings = Field(default_factory=RolloutSettings)
 
     def training_seeds(self, world_size: int = 1) -> range:
         """Every episode seed RL training (on ``world_size`` ranks) can reset an env with.
@@ -218,6 +243,8 @@ class TrainConfig(Strict):
                              f"algo.{self.algo.name}.group_size ({self.algo.group_size})")
         if self.algo.minibatch_size > self.env.num_envs * self.run.steps_per_env:
             raise ValueError("algo.minibatch_size exceeds the steps of one rollout (env.num_envs * run.steps_per_env)")
+        if self.rollout.engine == "vllm":
+            check_vllm_config(self.model.lora is not None, self.sampling, self.rollout.vllm.sleep, self.run.device)
         return self
 
 

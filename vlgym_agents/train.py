@@ -35,6 +35,7 @@ from vlgym_agents.algos.batch import StepBatch, normalize_advantages
 from vlgym_agents.algos.rule import make_rule
 from vlgym_agents.checkpoint import latest_checkpoint, load_training_state, rng_state, save_checkpoint
 from vlgym_agents.config import TrainConfig, config_changes, dump_config, load_config
+from vlgym_agents.engines import make_engine
 from vlgym_agents.policy.vlm import VLMPolicy
 from vlgym_agents.preflight import check_startup
 from vlgym_agents.recording import TrainingRecorder
@@ -115,9 +116,11 @@ class Trainer:
         with_reference = kl_beta > 0 and self.unwrapped.has_adapter
         if kl_beta > 0 and not self.unwrapped.has_adapter:
             log.warning("kl_beta > 0 but the model has no adapter to switch off: the KL term is 0")
+        self.engine = make_engine(config.rollout, self.unwrapped, seed=run.seed + self.rank, world_size=self.world,
+                                  workdir=self.out / "engine" / f"rank{self.rank}", version=self.state["update"])
         self.collector = Collector(config.env, self.unwrapped, config.sampling, rank=self.rank,
                                    world_size=self.world, with_reference=with_reference,
-                                   group_size=self.rule.group_size)
+                                   group_size=self.rule.group_size, engine=self.engine)
         self.collector.seed_cursor = self.state["seed_cursor"]
         self.rng = np.random.default_rng(run.seed + 7919 * self.rank + self.state["update"])
         self.writer = self.jsonl = None
@@ -252,12 +255,14 @@ class Trainer:
                 while state["update"] < self.updates_total:
                     started = time.perf_counter()
                     rollout = self.collector.collect(config.run.steps_per_env)
+                    self.engine.sleep()
                     collected = time.perf_counter()
                     records = self.rule.advantages(rollout)
                     warmup = state["update"] < self.rule.warmup_updates
                     stats = self.update(records, warmup=warmup) if records else {"skipped": 1.0}
                     finished = time.perf_counter()
                     state["update"] += 1
+                    self.engine.sync(self.unwrapped, state["update"])
                     state["env_steps"] += steps_per_update
                     state["seed_cursor"] = self.collector.seed_cursor
                     state["episodes"] += len(rollout.episodes)
@@ -280,6 +285,7 @@ class Trainer:
             return summary
         finally:
             self.collector.close()
+            self.engine.close()
             if self.writer is not None:
                 self.writer.close()
                 self.jsonl.close()
@@ -313,6 +319,7 @@ class Trainer:
                 summary.pop(interval)
             metrics.update(summary)
         metrics.update(self.rule.metrics())
+        metrics.update(self.engine.metrics())
         steps = len(records)
         metrics["step_reward"] = float(np.mean([r.reward for r in records])) if steps else float("nan")
         return metrics

@@ -9,7 +9,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from vlgym_agents.train import Trainer
 
-TIMINGS = {"collect_s", "update_s", "env_steps_per_s", "tokens_per_s"}
+TIMINGS = {"collect_s", "update_s", "env_steps_per_s", "tokens_per_s", "engine_generate_s", "engine_score_s"}
 
 
 def rows(out) -> list[dict]:

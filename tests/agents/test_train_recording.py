@@ -22,7 +22,7 @@ from vlgym_agents.train import Trainer
 
 
 def metric_rows(config):
-    timing = {"env_steps_per_s", "tokens_per_s", "collect_s", "update_s"}
+    timing = {"env_steps_per_s", "tokens_per_s", "collect_s", "update_s", "engine_generate_s", "engine_score_s"}
     rows = [json.loads(line) for line in (config.run.output_dir / "metrics.jsonl").read_text().splitlines()]
     return [{k: v for k, v in row.items() if k not in timing} for row in rows]
 

@@ -22,8 +22,10 @@ from typing import Literal
 
 from vlgym.prompts import ANSWER_FORMAT, SYSTEM_PROMPT
 
-Arch = Literal["qwen2_5_vl", "idefics3"]
-ARCHS: tuple[str, ...] = ("qwen2_5_vl", "idefics3")
+Arch = Literal["qwen2_5_vl", "idefics3", "qwen2_5_vl_vllm"]
+ARCHS: tuple[str, ...] = ("qwen2_5_vl", "idefics3", "qwen2_5_vl_vllm")
+#: The tiny Qwen2.5-VL that vLLM's CPU kernels load: they need an attention head size of 64 (``qwen2_5_vl`` has 16).
+VLLM_ARCH = "qwen2_5_vl_vllm"
 
 BPE_VOCAB_SIZE = 4096
 
@@ -110,7 +112,8 @@ def _qwen_tokenizer():
                           errors="replace", split_special_tokens=False)
 
 
-def _build_qwen2_5_vl(image_side: int):
+def qwen2_5_vl_parts(image_side: int, *, text: dict | None = None, vision: dict | None = None):
+    """Qwen2.5-VL: the tiny sizes below, with ``text`` / ``vision`` config entries overriding them."""
     from transformers import (
         Qwen2_5_VLConfig,
         Qwen2_5_VLForConditionalGeneration,
@@ -126,19 +129,19 @@ def _build_qwen2_5_vl(image_side: int):
         image_processor=Qwen2VLImageProcessor(size=pixels, patch_size=14, temporal_patch_size=2, merge_size=2),
         video_processor=Qwen2VLVideoProcessor(size=pixels, patch_size=14, temporal_patch_size=2, merge_size=2),
         tokenizer=tokenizer, chat_template=QWEN_TEMPLATE)
-    hidden = 64
+    text_config = dict(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=256, num_hidden_layers=2,
+                       num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=4096,
+                       rope_parameters={"rope_type": "default", "rope_theta": 1e6, "mrope_section": [2, 3, 3]},
+                       bos_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"],
+                       pad_token_id=ids["<|endoftext|>"], tie_word_embeddings=False) | (text or {})
+    vision_config = dict(depth=2, hidden_size=64, intermediate_size=128, num_heads=2, patch_size=14,
+                         spatial_merge_size=2, temporal_patch_size=2, window_size=112, fullatt_block_indexes=[1],
+                         out_hidden_size=text_config["hidden_size"], tokens_per_second=2) | (vision or {})
     config = Qwen2_5_VLConfig(
-        text_config=dict(vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=256, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=4096,
-                         rope_parameters={"rope_type": "default", "rope_theta": 1e6, "mrope_section": [2, 3, 3]},
-                         bos_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"],
-                         pad_token_id=ids["<|endoftext|>"], tie_word_embeddings=False),
-        vision_config=dict(depth=2, hidden_size=hidden, intermediate_size=128, num_heads=2, patch_size=14,
-                           spatial_merge_size=2, temporal_patch_size=2, window_size=112, fullatt_block_indexes=[1],
-                           out_hidden_size=hidden, tokens_per_second=2),
+        text_config=text_config, vision_config=vision_config,
         image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
         vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
-        tie_word_embeddings=False)
+        tie_word_embeddings=text_config["tie_word_embeddings"])
     return Qwen2_5_VLForConditionalGeneration(config), processor, [ids["<|im_end|>"], ids["<|endoftext|>"]]
 
 
@@ -172,7 +175,14 @@ def _build_idefics3(image_side: int):
     return Idefics3ForConditionalGeneration(config), processor, [ids["<end_of_utterance>"], ids["<|endoftext|>"]]
 
 
-BUILDERS = {"qwen2_5_vl": _build_qwen2_5_vl, "idefics3": _build_idefics3}
+def _build_qwen2_5_vl_vllm(image_side: int):
+    """Head size 64 in the LM (hidden 256, 4 heads) and in the vision tower (128 wide, 2 heads)."""
+    rope = {"rope_type": "default", "rope_theta": 1e6, "mrope_section": [8, 12, 12]}  # sums to head size / 2
+    return qwen2_5_vl_parts(image_side, text={"hidden_size": 256, "intermediate_size": 1024, "rope_parameters": rope},
+                             vision={"hidden_size": 128, "intermediate_size": 256, "out_hidden_size": 256})
+
+
+BUILDERS = {"qwen2_5_vl": qwen2_5_vl_parts, "idefics3": _build_idefics3, VLLM_ARCH: _build_qwen2_5_vl_vllm}
 
 
 def build_tiny_vlm(path: str | Path, arch: Arch = "qwen2_5_vl", *, seed: int = 0, image_side: int = 112) -> Path:

@@ -1,9 +1,9 @@
 """Batched rollouts: many environments step in worker processes, the policy answers all of them in one batch.
 
-Every step, the collector builds one prompt per environment, generates all answers in a single batched call,
-scores them (old log-probs, values, reference log-probs) in one batched forward each, and sends the answers as
-text actions to the vector env. Episodes run on across ``collect`` calls, so a rollout of T steps per env is
-just the next T steps of each stream.
+Every step, the collector builds one prompt per environment, generates all answers in a single batched call
+to the rollout engine (:mod:`vlgym_agents.engines`: Hugging Face or vLLM), scores them (old log-probs, values,
+reference log-probs) in one batched forward each, and sends the answers as text actions to the vector env.
+Episodes run on across ``collect`` calls, so a rollout of T steps per env is just the next T steps of each stream.
 
 Episode seeds come from one cursor: episode k (counted over all envs and ranks) is reset with seed
 ``seed_start + k * world_size + rank``, so ranks never share an episode, runs are reproducible, and a
@@ -31,6 +31,8 @@ from vlgym.core.parsing import extract_candidate
 from vlgym.eval import EpisodeResult
 from vlgym.vector import EnvFactory, WorkerDiedError, make_vector_env
 from vlgym_agents.config import EnvSettings, Sampling
+from vlgym_agents.engines import Engine
+from vlgym_agents.engines.hf import HFEngine
 from vlgym_agents.policy.vlm import Generation, Prompt, VLMPolicy
 from vlgym_agents.rollout.types import Rollout, StepRecord
 
@@ -71,10 +73,11 @@ class Collector:
     """Steps ``settings.num_envs`` copies of an env with a policy; see the module docstring."""
 
     def __init__(self, settings: EnvSettings, policy: VLMPolicy, sampling: Sampling, *, rank: int = 0,
-                 world_size: int = 1, with_reference: bool = True, group_size: int = 1):
+                 world_size: int = 1, with_reference: bool = True, group_size: int = 1, engine: Engine | None = None):
         if settings.num_envs % group_size:
             raise ValueError(f"env.num_envs ({settings.num_envs}) must be a multiple of group_size ({group_size})")
         self.settings, self.policy, self.sampling = settings, policy, sampling
+        self.engine = engine if engine is not None else HFEngine(policy)
         self.rank, self.world_size, self.with_reference = rank, world_size, with_reference
         self.group_size = group_size
         self.seed_cursor = 0
@@ -173,15 +176,15 @@ class Collector:
         rollout.open_seeds = self.open_seeds()
         return rollout
 
-    def act(self, batch: dict[str, torch.Tensor]) -> Generation:
-        """Answers for a batch of prompts, with their log-probs and values (one generate pass)."""
-        return self.policy.generate(batch, self.sampling, score=True)
+    def act(self, prompts: Sequence[Prompt], batch: dict[str, torch.Tensor]) -> Generation:
+        """Answers for a batch of prompts (``batch``: their encoding), with the policy's log-probs and values."""
+        return self.engine.generate(prompts, batch, self.sampling)
 
     def _step(self, rollout: Rollout) -> None:
         n, policy = self.settings.num_envs, self.policy
         prompts = self.prompts()
         batch = policy.encode(prompts)
-        generation = self.act(batch)
+        generation = self.act(prompts, batch)
         old_log_probs, values = generation.log_probs, generation.values
         ref_log_probs = (policy.reference_log_probs(batch, generation.tokens, generation.mask, self.sampling)
                          if self.with_reference else old_log_probs)
