@@ -31,6 +31,8 @@ NOT_RUN = {
     "vlgym-train rl numberline": "trains Qwen2-VL-7B-Instruct: a Hub download and GPU hours",
     "accelerate launch": "needs 8 GPUs",
     "vlgym eval --env vlgym/GymCards-NumberLine-v0 --agent checkpoint:outputs/nl": "needs the run of the line above",
+    "vlgym serve": "serves until stopped; tests/remote/test_serve_command.py starts the command and talks to it",
+    "vlgym view": "serves until stopped; tests/record/test_recording_viewer.py drives the page in a real browser",
 }
 TIMEOUT_S = 600
 
