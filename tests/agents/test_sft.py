@@ -77,14 +77,14 @@ def test_demonstrations_carry_the_experts_return_to_go(config):
     policy = VLMPolicy(config.model)
     demos = collect_demonstrations(policy, config)
     env, seed = make_env(config.env), 700
-    obs, info = env.reset(seed=seed)
+    env.reset(seed=seed)
     expected = []
     for _ in demos:
         expected.append(config.algo.gamma ** (abs(env.unwrapped.target - env.unwrapped.current) - 1))
-        obs, _, terminated, truncated, info = env.step(env.unwrapped.expert_action())
+        _, _, terminated, truncated, _ = env.step(env.unwrapped.expert_action())
         if terminated or truncated:
             seed += 1
-            obs, info = env.reset(seed=seed)
+            env.reset(seed=seed)
             complete = len(expected)  # demos up to here belong to finished episodes
     env.close()
     assert [d.ret for d in demos[:complete]] == pytest.approx(expected[:complete])
