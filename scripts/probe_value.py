@@ -177,6 +177,8 @@ def main() -> None:
     result: dict = {"steps": len(rows), "train_steps": int(train.sum()),
                     "return_variance": float(np.var(targets["return"])), "probes": {}}
     for position, x in features(policy, rows).items():
+        # how much the state varies between steps, relative to its size: a head must read that difference
+        result.setdefault("spread", {})[position] = float(x.std(0).mean() / np.abs(x).mean())
         for target, y in targets.items():
             for name, probe in (("ridge", ridge), ("mlp", mlp)):
                 fit, held = probe(x, y, train)
@@ -184,7 +186,9 @@ def main() -> None:
     fit, held = backbone_probe(policy, rows, train)
     result["probes"]["last prompt token, gradient to backbone -> return"] = {"train_r2": fit, "held_out_r2": held}
     print(f"{len(rows)} steps ({int(train.sum())} train), return variance {result['return_variance']:.3f}")
-    print(f"{'probe':72s} {'train R2':>9s} {'held-out R2':>11s}")
+    for position, spread in result["spread"].items():
+        print(f"{position}: between-step std / mean |state| = {spread:.4f}")
+    print(f"{'probe (features standardised)':72s} {'train R2':>9s} {'held-out R2':>11s}")
     for name, scores in result["probes"].items():
         print(f"{name:72s} {scores['train_r2']:9.3f} {scores['held_out_r2']:11.3f}")
     args.output.mkdir(parents=True, exist_ok=True)

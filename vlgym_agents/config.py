@@ -49,6 +49,9 @@ class PolicyConfig(Strict):
     dtype: Literal["float32", "bfloat16", "float16"] = "float32"
     lora: LoraSettings | None = Field(default_factory=LoraSettings)
     value_head_hidden: list[int] = Field(default_factory=lambda: [1024, 512])
+    value_head_norm: bool = Field(False, description="standardise the value head's input feature by feature with "
+                                  "running statistics (for models whose last-prompt-token states differ between "
+                                  "prompts by a tiny fraction of their size, as the quickstart's tiny model)")
     attn_implementation: str = "sdpa"
 
 
