@@ -54,9 +54,9 @@ class RunningNorm(torch.nn.Module):
     unnormalised, an MLP head would need weights ~1000x larger than its initialisation to read that.
     """
 
-    def __init__(self, size: int, momentum: float = 0.05, eps: float = 1e-12):
+    def __init__(self, size: int, momentum: float = 0.05, floor: float = 1e-2, clip: float = 5.0):
         super().__init__()
-        self.momentum, self.eps = momentum, eps
+        self.momentum, self.floor, self.clip = momentum, floor, clip
         self.register_buffer("mean", torch.zeros(size))
         self.register_buffer("var", torch.ones(size))
         self.register_buffer("seen", torch.zeros((), dtype=torch.long))
@@ -68,7 +68,10 @@ class RunningNorm(torch.nn.Module):
                 self.mean.lerp_(x.mean(0), rate)
                 self.var.lerp_(x.var(0), rate)
                 self.seen += 1
-        return (x - self.mean) / (self.var + self.eps).sqrt()
+        # A feature that barely varied must not blow up when it moves (the policy trains under the critic):
+        # variances are floored at a fraction of the mean variance, and standardised values are clipped.
+        var = self.var.clamp(min=self.floor * float(self.var.mean()))
+        return ((x - self.mean) / var.sqrt()).clamp(-self.clip, self.clip)
 
 
 class ValueHead(torch.nn.Module):
