@@ -5,4 +5,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh agents
-OMP_NUM_THREADS=1 .venv/bin/vlgym-train quickstart --output outputs/quickstart
+OMP_NUM_THREADS=1 .venv/bin/vlgym-train quickstart --output outputs/quickstart "$@"   # e.g. --seeds 5

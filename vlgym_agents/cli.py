@@ -94,13 +94,16 @@ def sft_command(config: ConfigArg, overrides: OverridesArg = None,
 @app.command("quickstart")
 def quickstart_command(
     output: Annotated[Path, typer.Option(help="Report, model, logs.")] = Path("outputs/quickstart"),
+    seeds: Annotated[int, typer.Option(min=1, help="run seeds 0..N-1, each in OUTPUT/seed_<k>, and compare them "
+                                                   "in OUTPUT/seeds.md")] = 1,
     overrides: OverridesArg = None,
 ):
     """Tiny VLM -> warm start on NumberLine -> VL-DAC on CPU -> before/after evaluation and a report."""
-    from vlgym_agents.quickstart import run_quickstart
+    from vlgym_agents.quickstart import run_quickstart, run_quickstart_seeds
 
     _setup_output()
-    report = run_quickstart(output, overrides or [], console=console)
+    report = (run_quickstart(output, overrides or [], console=console) if seeds == 1
+              else run_quickstart_seeds(output, overrides or [], seeds, console=console))
     console.print(f"report: {report}")
 
 

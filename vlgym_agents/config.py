@@ -50,6 +50,9 @@ class PolicyConfig(Strict):
     dtype: Literal["float32", "bfloat16", "float16"] = "float32"
     lora: LoraSettings | None = Field(default_factory=LoraSettings)
     value_head_hidden: list[int] = Field(default_factory=lambda: [1024, 512])
+    value_head_norm: bool = Field(False, description="standardise the value head's input feature by feature with "
+                                  "running statistics (for models whose last-prompt-token states differ between "
+                                  "prompts by a tiny fraction of their size, as the quickstart's tiny model)")
     attn_implementation: str = "sdpa"
 
 
@@ -165,6 +168,9 @@ class SFTSettings(Strict):
     stop_success_rate: float | None = Field(None, ge=0, le=1,
                                             description="and success is at least this (None: any)")
     thoughts: str = ""
+    value_aux: float = Field(0.0, ge=0, description="weight of an auxiliary loss that makes the last prompt token's "
+                             "state carry the value: a head on it, with gradient into the model, regresses the "
+                             "expert's discounted return-to-go (gamma = algo.gamma); the head is not kept")
     dataset: Path | None = Field(None, description="take the demonstrations from this dataset (`vlgym record`) "
                                                    "instead of playing the expert")
     seed_start: int = Field(500_000, ge=0, description="demonstration episodes use their own seed range")

@@ -8,6 +8,10 @@
 4. write ``report.md`` (success rates with 95% intervals, the ``vlgym view`` commands for its recorded
    episodes), ``learning_curve.png`` and an episode GIF.
 
+With several seeds (``vlgym-train quickstart --seeds 5``) each seed (a different tiny model, warm start and
+sampling) runs the whole pipeline in ``seed_<k>/``, and ``seeds.md`` / ``seeds.json`` compare warm start and
+after-RL per seed and pooled: one lucky seed does not make a result.
+
 NumberLine runs with ``state_in_text=True``: the positions are also written in the prompt (the picture stays).
 A tiny model trained from scratch does not learn to read digits and marker positions from pixels within
 CPU-minutes (research/learnability.md); with the state in text the demo shows the learning algorithm, not the
@@ -23,11 +27,13 @@ from typing import Any
 
 from rich.console import Console
 
+from vlgym.eval import difference_interval, wilson_interval
 from vlgym_agents.config import TrainConfig, load_config
 from vlgym_agents.policy.tiny import build_tiny_vlm
 from vlgym_agents.rollout.evaluate import evaluate_greedy_and_sampled, held_out_seeds, play_episodes
 
 RECORDED = 8  # held-out episodes recorded before and after RL, for the viewer
+CRITIC_WINDOW = 8  # the last updates whose explained variance says whether the critic learned
 
 
 def rows_with_episodes(metrics_file: Path) -> list[dict[str, Any]]:
@@ -66,6 +72,13 @@ def learning_curve(metrics_file: Path, before: dict, after: dict, total_steps: i
     figure.tight_layout()
     figure.savefig(path)
     plt.close(figure)
+
+
+def final_explained_variance(metrics_file: Path) -> float:
+    """Mean explained variance of the critic over the last :data:`CRITIC_WINDOW` updates."""
+    rows = [json.loads(line) for line in metrics_file.read_text().splitlines() if line.strip()]
+    values = [r["explained_variance"] for r in rows[-CRITIC_WINDOW:] if r.get("explained_variance") is not None]
+    return sum(values) / len(values) if values else float("nan")
 
 
 def _row(name: str, result: dict) -> str:
@@ -152,9 +165,88 @@ def run_quickstart(output: str | Path, overrides: list[str], *, console: Console
     timings["total"] = time.perf_counter() - started
     learning_curve(output / "rl" / "metrics.jsonl", before, after, config.run.total_env_steps,
                    output / "learning_curve.png")
-    (output / "results.json").write_text(json.dumps({"warm_start": warm, "before": before, "after": after,
-                                                      "timings_s": timings}, indent=2))
+    (output / "results.json").write_text(json.dumps({
+        "seed": config.run.seed, "warm_start": warm, "before": before, "after": after,
+        "explained_variance_end": final_explained_variance(output / "rl" / "metrics.jsonl"),
+        "timings_s": timings}, indent=2))
     report = output / "report.md"
     write_report(report, config, warm, before, after, timings, output)
+    console.print(report.read_text())
+    return report
+
+
+def _counts(result: dict) -> tuple[int, int]:
+    return round(result["success_rate"] * result["episodes"]), result["episodes"]
+
+
+def compare_seeds(results: list[dict]) -> dict[str, Any]:
+    """Per seed and pooled: warm start vs after VL-DAC, greedy and sampled, with 95% intervals.
+
+    A seed counts as a clear gain when the after-RL Wilson interval lies entirely above the warm start's.
+    The pooled difference (after − before, all seeds' episodes together) has Newcombe's interval.
+    """
+    summary: dict[str, Any] = {"seeds": [], "pooled": {}}
+    for result in results:
+        row: dict[str, Any] = {"seed": result["seed"], "explained_variance_end": result["explained_variance_end"]}
+        for decoding in ("greedy", "sampled"):
+            before, after = result["before"][decoding], result["after"][decoding]
+            row[decoding] = {"before": before["success_rate"], "before_ci95": before["success_ci95"],
+                             "after": after["success_rate"], "after_ci95": after["success_ci95"],
+                             "clear_gain": after["success_ci95"][0] > before["success_ci95"][1]}
+        summary["seeds"].append(row)
+    for decoding in ("greedy", "sampled"):
+        (k_b, n_b), (k_a, n_a) = ([sum(x) for x in zip(*[_counts(r[phase][decoding]) for r in results], strict=True)]
+                                  for phase in ("before", "after"))
+        summary["pooled"][decoding] = {
+            "before": k_b / n_b, "before_ci95": list(wilson_interval(k_b, n_b)), "after": k_a / n_a,
+            "after_ci95": list(wilson_interval(k_a, n_a)), "difference": k_a / n_a - k_b / n_b,
+            "difference_ci95": list(difference_interval(k_b, n_b, k_a, n_a)),
+            "clear_gains": sum(s[decoding]["clear_gain"] for s in summary["seeds"])}
+    return summary
+
+
+def seeds_report(summary: dict[str, Any], overrides: list[str]) -> str:
+    """``seeds.md``: the table of :func:`compare_seeds`."""
+    fmt = lambda p, ci: f"{p:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]"  # noqa: E731
+    lines = ["# vlgym quickstart over seeds: warm start vs after VL-DAC", "",
+             f"Overrides: `{' '.join(overrides) or '(none)'}`. Each seed builds its own tiny model, warm start and "
+             "sampling; all are evaluated on the same held-out episodes. Success with 95% Wilson intervals; a clear "
+             "gain is an after-RL interval entirely above the warm start's. Critic: mean explained variance over "
+             f"the last {CRITIC_WINDOW} updates.", "",
+             "| seed | greedy: warm start | greedy: after VL-DAC | sampled: warm start | sampled: after VL-DAC | "
+             "clear gain (greedy / sampled) | critic EV |", "|---|---|---|---|---|---|---|"]
+    for row in summary["seeds"]:
+        g, s = row["greedy"], row["sampled"]
+        lines.append(f"| {row['seed']} | {fmt(g['before'], g['before_ci95'])} | {fmt(g['after'], g['after_ci95'])} | "
+                     f"{fmt(s['before'], s['before_ci95'])} | {fmt(s['after'], s['after_ci95'])} | "
+                     f"{'yes' if g['clear_gain'] else 'no'} / {'yes' if s['clear_gain'] else 'no'} | "
+                     f"{row['explained_variance_end']:.2f} |")
+    lines += [""]
+    for decoding, pooled in summary["pooled"].items():
+        lines.append(f"Pooled, {decoding}: {fmt(pooled['before'], pooled['before_ci95'])} -> "
+                     f"{fmt(pooled['after'], pooled['after_ci95'])}; difference "
+                     f"{fmt(pooled['difference'], pooled['difference_ci95'])}; clear gains on "
+                     f"{pooled['clear_gains']} of {len(summary['seeds'])} seeds.")
+    return "\n".join(lines) + "\n"
+
+
+def run_quickstart_seeds(output: str | Path, overrides: list[str], seeds: int, *,
+                         console: Console | None = None) -> Path:
+    """The quickstart for ``run.seed`` = 0 .. ``seeds``-1, each in ``output/seed_<k>``; returns ``seeds.md``.
+
+    >>> import inspect; list(inspect.signature(run_quickstart_seeds).parameters)[:3]
+    ['output', 'overrides', 'seeds']
+    """
+    console = console or Console()
+    output = Path(output)
+    results = []
+    for seed in range(seeds):
+        console.print(f"[bold]seed {seed}[/] ({seed + 1} of {seeds})")
+        run_quickstart(output / f"seed_{seed}", [*overrides, f"run.seed={seed}"], console=console)
+        results.append(json.loads((output / f"seed_{seed}" / "results.json").read_text()))
+    summary = compare_seeds(results)
+    (output / "seeds.json").write_text(json.dumps(summary, indent=2))
+    report = output / "seeds.md"
+    report.write_text(seeds_report(summary, overrides))
     console.print(report.read_text())
     return report

@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 class Demonstration:
     prompt: Prompt
     answer: str
+    ret: float = 0.0  # the expert's discounted return from this step on (``sft.value_aux``)
 
 
 def collect_demonstrations(policy: VLMPolicy, config: TrainConfig) -> list[Demonstration]:
@@ -51,13 +52,19 @@ def collect_demonstrations(policy: VLMPolicy, config: TrainConfig) -> list[Demon
         while len(demos) < sft.demos:
             obs, info = env.reset(seed=seed)
             seed += 1
+            episode: list[tuple[Demonstration, float]] = []
             done = False
-            while not done and len(demos) < sft.demos:
+            while not done and len(demos) + len(episode) < sft.demos:
                 action = env.unwrapped.expert_action()
-                demos.append(Demonstration(policy.prompt(obs, info, action_index=settings.number_actions),
-                                           format_answer(action, sft.thoughts)))
-                obs, _, terminated, truncated, info = env.step(action)
+                demo = Demonstration(policy.prompt(obs, info, action_index=settings.number_actions),
+                                     format_answer(action, sft.thoughts))
+                obs, reward, terminated, truncated, info = env.step(action)
+                episode.append((demo, float(reward)))
                 done = terminated or truncated
+            ret = 0.0
+            for demo, reward in reversed(episode):  # return-to-go of the demonstrated (possibly cut) episode
+                demo.ret = ret = reward + config.algo.gamma * ret
+            demos += [demo for demo, _ in episode]
     finally:
         env.close()
     return demos
@@ -106,12 +113,22 @@ def answer_tokens(policy: VLMPolicy, answers: list[str]) -> tuple[torch.Tensor, 
     return tokens.to(policy.device), mask.to(policy.device)
 
 
-def sft_loss(policy: VLMPolicy, demos: list[Demonstration]) -> torch.Tensor:
-    """Mean negative log-likelihood per answer token."""
+def sft_loss(policy: VLMPolicy, demos: list[Demonstration], value_aux: float = 0.0) -> torch.Tensor:
+    """Mean negative log-likelihood per answer token, plus ``value_aux`` times the auxiliary value loss.
+
+    The auxiliary loss, ½ (V(s) − R)² with R the expert's discounted return-to-go, trains the policy's value
+    head on the last prompt token's final hidden state *with its gradient reaching the model*: that makes the
+    state the RL critic will read carry the value. The head itself is not saved (RL starts a fresh one).
+    """
     batch = policy.encode([d.prompt for d in demos])
     tokens, mask = answer_tokens(policy, [d.answer for d in demos])
-    log_probs, _ = policy(batch, tokens, mask, Sampling(), with_values=False)
-    return -(log_probs * mask).sum() / mask.sum()
+    log_probs, values = policy(batch, tokens, mask, Sampling(), with_values=value_aux > 0,
+                               value_gradient_to_backbone=True)
+    loss = -(log_probs * mask).sum() / mask.sum()
+    if value_aux > 0:
+        returns = torch.tensor([d.ret for d in demos], dtype=values.dtype, device=values.device)
+        loss = loss + value_aux * 0.5 * (values - returns).pow(2).mean()
+    return loss
 
 
 def warm_start(config: TrainConfig, output_dir: str | Path, *, report=None) -> tuple[Path, dict]:
@@ -123,6 +140,9 @@ def warm_start(config: TrainConfig, output_dir: str | Path, *, report=None) -> t
     torch.manual_seed(config.run.seed)
     quiet_libraries()
     policy = VLMPolicy(config.model, device=setup_torch(config.run))
+    if sft.dataset and sft.value_aux > 0:
+        raise ValueError("sft.value_aux needs returns-to-go, which only played demonstrations have: "
+                         "use sft.value_aux=0 with sft.dataset")
     demos = load_demonstrations(policy, config) if sft.dataset else collect_demonstrations(policy, config)
     optimizer = torch.optim.AdamW(policy.trainable_parameters(), lr=sft.lr, betas=(0.9, 0.98), weight_decay=0.0)
     check_seeds = list(range(sft.seed_start + 100_000, sft.seed_start + 100_000 + sft.check_episodes))
@@ -130,7 +150,7 @@ def warm_start(config: TrainConfig, output_dir: str | Path, *, report=None) -> t
     history: list[dict] = []
     policy.train()
     for step in range(1, sft.max_steps + 1):
-        loss = sft_loss(policy, rng.sample(demos, min(sft.batch_size, len(demos))))
+        loss = sft_loss(policy, rng.sample(demos, min(sft.batch_size, len(demos))), sft.value_aux)
         optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(policy.trainable_parameters(), 1.0)

@@ -29,3 +29,22 @@ def test_quickstart_writes_its_report(tmp_path):
     for phase in ("before", "after"):
         assert [len(r.episode_dirs()) for r in find_runs(tmp_path / "episodes" / phase)] == [4]
     assert (tmp_path / "rl" / "checkpoints" / "latest").exists()
+
+
+def test_seeds_are_compared_per_seed_and_pooled():
+    from vlgym.eval import wilson_interval
+    from vlgym_agents.quickstart import compare_seeds, seeds_report
+
+    def result(seed, before, after, ev):
+        phase = lambda k: {d: {"success_rate": k / 200, "episodes": 200,  # noqa: E731
+                               "success_ci95": list(wilson_interval(k, 200))} for d in ("greedy", "sampled")}
+        return {"seed": seed, "before": phase(before), "after": phase(after), "explained_variance_end": ev}
+
+    summary = compare_seeds([result(0, 120, 170, 0.5), result(1, 150, 155, 0.1)])
+    assert [s["sampled"]["clear_gain"] for s in summary["seeds"]] == [True, False]
+    pooled = summary["pooled"]["sampled"]
+    assert pooled["before"] == 270 / 400 and pooled["after"] == 325 / 400 and pooled["clear_gains"] == 1
+    low, high = pooled["difference_ci95"]
+    assert 0 < low < pooled["difference"] < high
+    text = seeds_report(summary, ["optim.lr=1e-3"])
+    assert "| 0 | 0.600 [" in text and "clear gains on 1 of 2 seeds" in text and "optim.lr=1e-3" in text

@@ -70,3 +70,38 @@ def test_warm_start_writes_a_plain_model_folder(config, tmp_path, tiny_qwen):
     # RL starts from it with a fresh adapter; the KL reference is this warm-started model
     rl = VLMPolicy(config.model.model_copy(update={"path": str(model_dir)}))
     assert rl.has_adapter
+
+
+def test_demonstrations_carry_the_experts_return_to_go(config):
+    """NumberLine's expert moves closer every step and gets +1 on arrival: from distance d, R = γ^(d-1)."""
+    policy = VLMPolicy(config.model)
+    demos = collect_demonstrations(policy, config)
+    env, seed = make_env(config.env), 700
+    env.reset(seed=seed)
+    expected = []
+    for _ in demos:
+        expected.append(config.algo.gamma ** (abs(env.unwrapped.target - env.unwrapped.current) - 1))
+        _, _, terminated, truncated, _ = env.step(env.unwrapped.expert_action())
+        if terminated or truncated:
+            seed += 1
+            env.reset(seed=seed)
+            complete = len(expected)  # demos up to here belong to finished episodes
+    env.close()
+    assert [d.ret for d in demos[:complete]] == pytest.approx(expected[:complete])
+
+
+def test_the_auxiliary_value_loss_trains_the_value_from_the_last_prompt_token(config):
+    torch.manual_seed(0)
+    policy = VLMPolicy(config.model)
+    demos = collect_demonstrations(policy, config)
+    optimizer = torch.optim.AdamW(policy.trainable_parameters(), lr=5e-3)
+    with torch.no_grad():
+        before = sft_loss(policy, demos, value_aux=1.0).item() - sft_loss(policy, demos).item()
+    for _ in range(10):
+        loss = sft_loss(policy, demos, value_aux=1.0)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    with torch.no_grad():
+        after = sft_loss(policy, demos, value_aux=1.0).item() - sft_loss(policy, demos).item()
+    assert after < 0.5 * before, (before, after)
