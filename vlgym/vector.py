@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import gymnasium as gym
 import numpy as np
 from gymnasium.vector.async_vector_env import AsyncState
 
+from vlgym.workers import EnvFactory, WorkerDiedError
 
-class WorkerDiedError(RuntimeError):
-    """A worker process of a vector env died; the message names the env and its episode."""
+__all__ = ["EnvFactory", "VLGymAsyncVectorEnv", "WorkerDiedError", "make_vector_env"]
 
 
 class VLGymAsyncVectorEnv(gym.vector.AsyncVectorEnv):
@@ -69,23 +68,6 @@ class VLGymAsyncVectorEnv(gym.vector.AsyncVectorEnv):
         episode = (f"episode reset with seed {self._seeds[i]}" if self._episodes_since_seed[i] == 0 else
                    f"episode {self._episodes_since_seed[i]} after the reset with seed {self._seeds[i]}")
         return f"worker {i} running {self.env_ids[i]} ({episode}) exited with code {code}"
-
-
-@dataclass(frozen=True)
-class EnvFactory:
-    """Makes one env in a worker; a module-level class, so unpickling it imports (and registers) vlgym."""
-
-    env_id: str
-    env_kwargs: dict[str, Any]
-    history: int = 0  # > 0: wrap in vlgym.wrappers.History(k=history)
-
-    def __call__(self) -> gym.Env:
-        env = gym.make(self.env_id, **self.env_kwargs)
-        if self.history > 0:
-            from vlgym.wrappers import History
-
-            env = History(env, self.history)
-        return env
 
 
 def make_vector_env(env_ids: str | Sequence[str], num_envs: int | None = None, *,

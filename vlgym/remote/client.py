@@ -22,7 +22,7 @@ import httpx
 
 from vlgym.remote import TOKEN_ENV
 from vlgym.remote.codec import DecodeError, ImageFormat, build_space, encode, unpack
-from vlgym.vector import WorkerDiedError
+from vlgym.workers import WorkerDiedError
 
 
 class ServerLostError(WorkerDiedError, ConnectionResetError):

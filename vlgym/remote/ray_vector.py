@@ -18,7 +18,7 @@ import ray
 from gymnasium.vector.utils import iterate
 from ray.exceptions import RayActorError
 
-from vlgym.vector import EnvFactory, WorkerDiedError
+from vlgym.workers import EnvFactory, WorkerDiedError
 
 #: Resources each actor asks for unless told otherwise.
 DEFAULT_ACTOR_OPTIONS = {"num_cpus": 1}
