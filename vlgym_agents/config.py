@@ -72,11 +72,21 @@ class EnvSettings(Strict):
     vector: Literal["async", "sync"] = "async"
     seed_start: int = Field(0, ge=0)
     number_actions: bool = Field(False, description="number the actions in prompts (only where the env takes numbers)")
+    step_timeout: float | None = Field(None, gt=0, description="seconds a worker may take for a step before it is "
+                                       "killed and replaced (its episode ends as a truncation); None: no limit")
+    reset_timeout: float | None = Field(None, gt=0, description="the same for a reset")
 
     @model_validator(mode="after")
     def _numbers_only_where_the_env_takes_them(self) -> EnvSettings:
         check_action_index(self.id, self.number_actions)
         return self
+
+
+class RolloutSettings(Strict):
+    """How the collector schedules generation and environment steps (docs/agents.md, "Rollout modes")."""
+
+    mode: Literal["sync", "async"] = Field("sync", description="sync: generate for all envs, then step all; async: "
+                                           "two env groups, one steps in its workers while the other generates")
 
 
 class AlgoSettings(Strict):
@@ -180,6 +190,7 @@ class RecordSettings(Strict):
 class TrainConfig(Strict):
     model: PolicyConfig
     env: EnvSettings
+    rollout: RolloutSettings = Field(default_factory=RolloutSettings)
     sampling: Sampling = Field(default_factory=Sampling)
     algo: AlgoSettings = Field(default_factory=AlgoSettings)
     optim: OptimSettings = Field(default_factory=OptimSettings)

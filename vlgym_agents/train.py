@@ -117,7 +117,7 @@ class Trainer:
             log.warning("kl_beta > 0 but the model has no adapter to switch off: the KL term is 0")
         self.collector = Collector(config.env, self.unwrapped, config.sampling, rank=self.rank,
                                    world_size=self.world, with_reference=with_reference,
-                                   group_size=self.rule.group_size)
+                                   group_size=self.rule.group_size, mode=config.rollout.mode)
         self.collector.seed_cursor = self.state["seed_cursor"]
         self.rng = np.random.default_rng(run.seed + 7919 * self.rank + self.state["update"])
         self.writer = self.jsonl = None
@@ -305,6 +305,7 @@ class Trainer:
                                    "tokens_per_s": rollout.generated_tokens / collect_s,
                                    "collect_s": collect_s, "update_s": total_s - collect_s,
                                    "worker_restarts": rollout.worker_restarts,
+                                   "worker_timeouts": rollout.worker_timeouts,
                                    "format_failure_rate": rollout.format_failures / max(1, steps_collected),
                                    **stats}
         if episodes:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
@@ -29,7 +30,7 @@ from gymnasium.vector import AutoresetMode
 
 from vlgym.core.parsing import extract_candidate
 from vlgym.eval import EpisodeResult
-from vlgym.vector import EnvFactory, WorkerDiedError, make_vector_env
+from vlgym.vector import EnvFactory, InProcessVectorEnv, WorkerDiedError, WorkerHungError, make_vector_env
 from vlgym_agents.config import EnvSettings, Sampling
 from vlgym_agents.policy.vlm import Generation, Prompt, VLMPolicy
 from vlgym_agents.rollout.types import Rollout, StepRecord
@@ -67,16 +68,26 @@ def split_obs(obs: dict[str, Any], num_envs: int) -> list[dict[str, Any]]:
     return [{key: value[i] for key, value in obs.items()} for i in range(num_envs)]
 
 
+@dataclass
+class Turn:
+    """The answers generated for some envs in one batch, before the envs have stepped with them."""
+
+    indices: list[int]
+    prompts: list[Prompt]
+    generation: Generation
+    ref_log_probs: torch.Tensor
+
+
 class Collector:
     """Steps ``settings.num_envs`` copies of an env with a policy; see the module docstring."""
 
     def __init__(self, settings: EnvSettings, policy: VLMPolicy, sampling: Sampling, *, rank: int = 0,
-                 world_size: int = 1, with_reference: bool = True, group_size: int = 1):
+                 world_size: int = 1, with_reference: bool = True, group_size: int = 1, mode: str = "sync"):
         if settings.num_envs % group_size:
             raise ValueError(f"env.num_envs ({settings.num_envs}) must be a multiple of group_size ({group_size})")
         self.settings, self.policy, self.sampling = settings, policy, sampling
         self.rank, self.world_size, self.with_reference = rank, world_size, with_reference
-        self.group_size = group_size
+        self.group_size, self.mode = group_size, mode
         self.seed_cursor = 0
         self.group_episode: list[int] = []  # per env: index of its next episode within its group
         self.group_seeds: dict[int, dict[int, int]] = {}  # per group: episode index -> seed, until all started
@@ -90,8 +101,9 @@ class Collector:
         s = self.settings
         if s.vector == "sync":
             factory = EnvFactory(s.id, dict(s.kwargs), s.history)
-            return gym.vector.SyncVectorEnv([factory] * s.num_envs, autoreset_mode=AutoresetMode.DISABLED)
+            return InProcessVectorEnv([factory] * s.num_envs, autoreset_mode=AutoresetMode.DISABLED)
         return make_vector_env(s.id, s.num_envs, env_kwargs=dict(s.kwargs), history=s.history,
+                               step_timeout=s.step_timeout, reset_timeout=s.reset_timeout,
                                autoreset_mode=AutoresetMode.DISABLED)
 
     def next_seed(self) -> int:
@@ -157,17 +169,19 @@ class Collector:
     def collect(self, steps_per_env: int) -> Rollout:
         """The next ``steps_per_env`` steps of every env.
 
-        A step lost to a dead worker is made up for: every rollout has the same size, so ranks run the same
-        number of minibatches (DDP's collectives pair up) and the env-step counters stay true.
+        A step lost to a dead or hung worker is made up for: every rollout has the same size, so ranks run the
+        same number of minibatches (DDP's collectives pair up) and the env-step counters stay true.
         """
         if self.envs is None:
             self.start()
         n = self.settings.num_envs
         rollout = Rollout(steps=[[] for _ in range(n)], last_values=[0.0] * n)
-        while len(rollout.steps[0]) < steps_per_env:
-            if rollout.worker_restarts > steps_per_env:
-                raise RuntimeError(f"env workers died {rollout.worker_restarts} times in one rollout: giving up")
-            self._step(rollout)
+        if self.mode == "async" and n > 1:
+            self._collect_overlapped(rollout, steps_per_env)
+        else:
+            while len(rollout.steps[0]) < steps_per_env:
+                self._check_restarts(rollout, steps_per_env)
+                self._step(rollout)
         rollout.last_values = self.policy.values(self.policy.encode(self.prompts())).tolist()
         rollout.open_seeds = self.open_seeds()
         return rollout
@@ -176,54 +190,116 @@ class Collector:
         """Answers for a batch of prompts, with their log-probs and values (one generate pass)."""
         return self.policy.generate(batch, self.sampling, score=True)
 
-    def _step(self, rollout: Rollout) -> None:
-        n, policy = self.settings.num_envs, self.policy
-        prompts = self.prompts()
-        batch = policy.encode(prompts)
+    def generate(self, indices: Sequence[int]) -> Turn:
+        """One batched answer for each env in ``indices`` (the only place the collector generates)."""
+        prompts = self.prompts(indices)
+        batch = self.policy.encode(prompts)
         generation = self.act(batch)
-        old_log_probs, values = generation.log_probs, generation.values
-        ref_log_probs = (policy.reference_log_probs(batch, generation.tokens, generation.mask, self.sampling)
-                         if self.with_reference else old_log_probs)
-        rollout.generated_tokens += int(generation.mask.sum())
+        ref_log_probs = (self.policy.reference_log_probs(batch, generation.tokens, generation.mask, self.sampling)
+                         if self.with_reference else generation.log_probs)
+        return Turn(list(indices), prompts, generation, ref_log_probs)
+
+    def _step(self, rollout: Rollout) -> None:
+        """Generate for every env, step every env (one vector-env call), reset the finished ones."""
+        n = self.settings.num_envs
+        turn = self.generate(range(n))
+        rollout.generated_tokens += int(turn.generation.mask.sum())
         try:
-            obs, rewards, terminated, truncated, infos = self.envs.step(tuple(generation.texts))
+            obs, rewards, terminated, truncated, infos = self.envs.step(tuple(turn.generation.texts))
         except WorkerDiedError as error:
             self._recover(rollout, error)
             return
-        obs_list, info_list = split_obs(obs, n), split_infos(infos, n)
-        records = []
-        for i in range(n):
-            length = int(generation.mask[i].sum())
-            record = StepRecord(prompt=prompts[i], tokens=generation.tokens[i, :length].cpu(),
-                                old_log_probs=old_log_probs[i, :length].cpu(),
-                                ref_log_probs=ref_log_probs[i, :length].cpu(), value=float(values[i]),
-                                seed=self.episodes[i].seed,
-                                reward=float(rewards[i]), terminated=bool(terminated[i]),
-                                truncated=bool(truncated[i]) and not bool(terminated[i]))
-            rollout.steps[i].append(record)
-            records.append(record)
-            self.obs[i], self.infos[i] = obs_list[i], info_list[i]
-            self.episodes[i].add_step(record.reward, info_list[i])
-            rollout.format_failures += not is_well_formed(generation.texts[i])
-        truncated_now = [i for i in range(n) if records[i].truncated]
-        if truncated_now:  # bootstrap from the value of the observation the time limit cut the episode at
-            final_values = policy.values(policy.encode(self.prompts(truncated_now)))
-            for i, value in zip(truncated_now, final_values.tolist(), strict=True):
-                records[i].final_value = value
-        done = [i for i in range(n) if records[i].terminated or records[i].truncated]
+        results = list(zip(split_obs(obs, n), rewards, terminated, truncated, split_infos(infos, n), strict=True))
+        done = self._record(rollout, turn, results)
         if done:
-            for i in done:
-                self.episodes[i].finish(self.infos[i])
-                rollout.episodes.append(self.episodes[i])
             try:
                 self._reset(done)
             except WorkerDiedError as error:  # a worker can die between the step and the reset too
                 self._recover(rollout, error)
 
+    def _collect_overlapped(self, rollout: Rollout, steps_per_env: int) -> None:
+        """``rollout.mode: async``: two env groups take turns; while one generates, the other steps and resets.
+
+        The order of calls is fixed (generate A, send A's actions, receive B's step, send B's resets, receive A's
+        resets... ), never decided by which worker answers first, so seeds and samples do not depend on timing.
+        """
+        n = self.settings.num_envs
+        groups = [list(range(n // 2)), list(range(n // 2, n))]
+        sent: dict[int, Turn] = {}  # group -> the turn whose actions its workers are stepping
+        resetting: dict[int, list[int]] = {}  # group -> its envs being reset
+        g = 0
+        while sent or any(len(rollout.steps[group[0]]) < steps_per_env for group in groups):
+            self._check_restarts(rollout, steps_per_env)
+            other = 1 - g
+            try:
+                if g in resetting:
+                    self._receive_resets(resetting.pop(g))
+                if g not in sent and len(rollout.steps[groups[g][0]]) < steps_per_env:
+                    sent[g] = self.generate(groups[g])  # meanwhile the other group steps in its workers
+                    rollout.generated_tokens += int(sent[g].generation.mask.sum())
+                    self.envs.send_steps(groups[g], sent[g].generation.texts)
+                if other in sent:
+                    turn = sent.pop(other)
+                    results = self.envs.receive(turn.indices, self.settings.step_timeout)
+                    done = self._record(rollout, turn, results)
+                    if done:
+                        seeds = [self._episode_seed(i) for i in done]
+                        self.envs.send_resets(done, seeds)
+                        for i, seed in zip(done, seeds, strict=True):
+                            self.episodes[i] = EpisodeResult(seed=seed)
+                        resetting[other] = done
+            except WorkerDiedError as error:
+                sent.clear()
+                resetting.clear()
+                self._recover(rollout, error)
+            g = other
+        for envs in resetting.values():
+            try:
+                self._receive_resets(envs)
+            except WorkerDiedError as error:
+                self._recover(rollout, error)
+
+    def _receive_resets(self, which: list[int]) -> None:
+        for i, (obs, info) in zip(which, self.envs.receive(which, self.settings.reset_timeout), strict=True):
+            self.obs[i], self.infos[i] = obs, info
+
+    def _record(self, rollout: Rollout, turn: Turn, results: list[tuple]) -> list[int]:
+        """Store the step of each env of ``turn``; return the envs whose episode ended (not yet reset)."""
+        generation, records = turn.generation, []
+        for row, (i, (obs, reward, terminated, truncated, info)) in enumerate(zip(turn.indices, results,
+                                                                                 strict=True)):
+            length = int(generation.mask[row].sum())
+            record = StepRecord(prompt=turn.prompts[row], tokens=generation.tokens[row, :length].cpu(),
+                                old_log_probs=generation.log_probs[row, :length].cpu(),
+                                ref_log_probs=turn.ref_log_probs[row, :length].cpu(),
+                                value=float(generation.values[row]), seed=self.episodes[i].seed,
+                                reward=float(reward), terminated=bool(terminated),
+                                truncated=bool(truncated) and not bool(terminated))
+            rollout.steps[i].append(record)
+            records.append(record)
+            self.obs[i], self.infos[i] = obs, info
+            self.episodes[i].add_step(record.reward, info)
+            rollout.format_failures += not is_well_formed(generation.texts[row])
+        truncated_now = [i for i, r in zip(turn.indices, records, strict=True) if r.truncated]
+        if truncated_now:  # bootstrap from the value of the observation the time limit cut the episode at
+            final_values = self.policy.values(self.policy.encode(self.prompts(truncated_now)))
+            for i, value in zip(truncated_now, final_values.tolist(), strict=True):
+                rollout.steps[i][-1].final_value = value
+        done = [i for i, r in zip(turn.indices, records, strict=True) if r.terminated or r.truncated]
+        for i in done:
+            self.episodes[i].finish(self.infos[i])
+            rollout.episodes.append(self.episodes[i])
+        return done
+
+    def _check_restarts(self, rollout: Rollout, steps_per_env: int) -> None:
+        if rollout.worker_restarts > steps_per_env:
+            raise RuntimeError(f"env workers died {rollout.worker_restarts} times in one rollout: giving up")
+
     def _recover(self, rollout: Rollout, error: WorkerDiedError) -> None:
         """A worker died mid-step: end every running episode as a truncation at its last observation."""
         log.warning("%s; restarting the environments with fresh episodes", error)
         rollout.worker_restarts += 1
+        rollout.worker_timeouts += isinstance(error, WorkerHungError)
         cut = [i for i in range(self.settings.num_envs) if rollout.steps[i]]
         if cut:
             values = self.policy.values(self.policy.encode(self.prompts(cut))).tolist()

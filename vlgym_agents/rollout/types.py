@@ -40,4 +40,5 @@ class Rollout:
     generated_tokens: int = 0
     format_failures: int = 0  # answers that were not a JSON object with an "action" field (the prompt's format)
     worker_restarts: int = 0
+    worker_timeouts: int = 0  # of the restarts, those for a worker that hung (env.step_timeout/reset_timeout)
     open_seeds: set[int] = field(default_factory=set)  # group episodes some env has still to finish
