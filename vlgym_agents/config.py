@@ -87,6 +87,15 @@ class RolloutSettings(Strict):
 
     mode: Literal["sync", "async"] = Field("sync", description="sync: generate for all envs, then step all; async: "
                                            "two env groups, one steps in its workers while the other generates")
+    max_staleness: int = Field(0, ge=0, le=1, description="async only: 1 lets one group's last step run in its "
+                               "workers during the update; it trains in the next rollout with its behaviour "
+                               "log-probs (one update stale). 0: every step trained on is on-policy")
+
+    @model_validator(mode="after")
+    def _staleness_needs_async(self) -> RolloutSettings:
+        if self.max_staleness and self.mode != "async":
+            raise ValueError("rollout.max_staleness > 0 needs rollout.mode: async")
+        return self
 
 
 class AlgoSettings(Strict):

@@ -117,7 +117,8 @@ class Trainer:
             log.warning("kl_beta > 0 but the model has no adapter to switch off: the KL term is 0")
         self.collector = Collector(config.env, self.unwrapped, config.sampling, rank=self.rank,
                                    world_size=self.world, with_reference=with_reference,
-                                   group_size=self.rule.group_size, mode=config.rollout.mode)
+                                   group_size=self.rule.group_size, mode=config.rollout.mode,
+                                   max_staleness=config.rollout.max_staleness)
         self.collector.seed_cursor = self.state["seed_cursor"]
         self.rng = np.random.default_rng(run.seed + 7919 * self.rank + self.state["update"])
         self.writer = self.jsonl = None
@@ -251,8 +252,12 @@ class Trainer:
             with progress:
                 while state["update"] < self.updates_total:
                     started = time.perf_counter()
+                    self.collector.policy_version = state["update"]
                     rollout = self.collector.collect(config.run.steps_per_env)
                     collected = time.perf_counter()
+                    if rollout.staleness(state["update"]) > config.rollout.max_staleness:  # the collector's promise
+                        raise RuntimeError(f"a step {rollout.staleness(state['update'])} updates stale reached "
+                                           f"the loss (rollout.max_staleness={config.rollout.max_staleness})")
                     records = self.rule.advantages(rollout)
                     warmup = state["update"] < self.rule.warmup_updates
                     stats = self.update(records, warmup=warmup) if records else {"skipped": 1.0}
@@ -306,6 +311,7 @@ class Trainer:
                                    "collect_s": collect_s, "update_s": total_s - collect_s,
                                    "worker_restarts": rollout.worker_restarts,
                                    "worker_timeouts": rollout.worker_timeouts,
+                                   "staleness": rollout.staleness(self.state["update"] - 1),  # counted before the +1
                                    "format_failure_rate": rollout.format_failures / max(1, steps_collected),
                                    **stats}
         if episodes:

@@ -76,18 +76,22 @@ class Turn:
     prompts: list[Prompt]
     generation: Generation
     ref_log_probs: torch.Tensor
+    policy_version: int  # the update count of the weights that generated it
 
 
 class Collector:
     """Steps ``settings.num_envs`` copies of an env with a policy; see the module docstring."""
 
     def __init__(self, settings: EnvSettings, policy: VLMPolicy, sampling: Sampling, *, rank: int = 0,
-                 world_size: int = 1, with_reference: bool = True, group_size: int = 1, mode: str = "sync"):
+                 world_size: int = 1, with_reference: bool = True, group_size: int = 1, mode: str = "sync",
+                 max_staleness: int = 0):
         if settings.num_envs % group_size:
             raise ValueError(f"env.num_envs ({settings.num_envs}) must be a multiple of group_size ({group_size})")
         self.settings, self.policy, self.sampling = settings, policy, sampling
         self.rank, self.world_size, self.with_reference = rank, world_size, with_reference
-        self.group_size, self.mode = group_size, mode
+        self.group_size, self.mode, self.max_staleness = group_size, mode, max_staleness
+        self.policy_version = 0  # the trainer's update count: recorded with each step (its behaviour policy)
+        self.carried: dict[int, Turn] = {}  # async, max_staleness 1: a group's step left in flight over an update
         self.seed_cursor = 0
         self.group_episode: list[int] = []  # per env: index of its next episode within its group
         self.group_seeds: dict[int, dict[int, int]] = {}  # per group: episode index -> seed, until all started
@@ -152,9 +156,11 @@ class Collector:
         self.obs, self.infos = [{} for _ in range(n)], [{} for _ in range(n)]
         self.episodes = [EpisodeResult(seed=-1) for _ in range(n)]
         self.group_episode, self.group_seeds = [0] * n, {}
+        self.carried = {}
         self._reset(range(n))
 
     def close(self) -> None:
+        self.carried = {}
         if self.envs is not None:
             self.envs.close()
             self.envs = None
@@ -197,7 +203,7 @@ class Collector:
         generation = self.act(batch)
         ref_log_probs = (self.policy.reference_log_probs(batch, generation.tokens, generation.mask, self.sampling)
                          if self.with_reference else generation.log_probs)
-        return Turn(list(indices), prompts, generation, ref_log_probs)
+        return Turn(list(indices), prompts, generation, ref_log_probs, self.policy_version)
 
     def _step(self, rollout: Rollout) -> None:
         """Generate for every env, step every env (one vector-env call), reset the finished ones."""
@@ -222,22 +228,27 @@ class Collector:
 
         The order of calls is fixed (generate A, send A's actions, receive B's step, send B's resets, receive A's
         resets... ), never decided by which worker answers first, so seeds and samples do not depend on timing.
+        In the last turn group A has all its steps and would wait for B's last one; with ``max_staleness`` 1 it
+        generates its next step instead, which steps in its workers during the update and enters the next
+        rollout with this policy version (one update stale).
         """
         n = self.settings.num_envs
         groups = [list(range(n // 2)), list(range(n // 2, n))]
-        sent: dict[int, Turn] = {}  # group -> the turn whose actions its workers are stepping
+        sent: dict[int, Turn] = self.carried  # group -> the turn whose actions its workers are stepping
+        self.carried = {}
         resetting: dict[int, list[int]] = {}  # group -> its envs being reset
-        g = 0
+        g = 1 - next(iter(sent)) if sent else 0  # a carried step is received in the other group's turn
         while sent or any(len(rollout.steps[group[0]]) < steps_per_env for group in groups):
             self._check_restarts(rollout, steps_per_env)
             other = 1 - g
             try:
                 if g in resetting:
                     self._receive_resets(resetting.pop(g))
+                last_turn = other in sent and len(rollout.steps[groups[other][0]]) + 1 >= steps_per_env
                 if g not in sent and len(rollout.steps[groups[g][0]]) < steps_per_env:
-                    sent[g] = self.generate(groups[g])  # meanwhile the other group steps in its workers
-                    rollout.generated_tokens += int(sent[g].generation.mask.sum())
-                    self.envs.send_steps(groups[g], sent[g].generation.texts)
+                    sent[g] = self._send(rollout, groups[g])  # meanwhile the other group steps in its workers
+                elif g not in sent and last_turn and self.max_staleness >= 1:
+                    self.carried = {g: self._send(rollout, groups[g])}
                 if other in sent:
                     turn = sent.pop(other)
                     results = self.envs.receive(turn.indices, self.settings.step_timeout)
@@ -251,6 +262,7 @@ class Collector:
             except WorkerDiedError as error:
                 sent.clear()
                 resetting.clear()
+                self.carried = {}
                 self._recover(rollout, error)
             g = other
         for envs in resetting.values():
@@ -258,6 +270,12 @@ class Collector:
                 self._receive_resets(envs)
             except WorkerDiedError as error:
                 self._recover(rollout, error)
+
+    def _send(self, rollout: Rollout, group: list[int]) -> Turn:
+        turn = self.generate(group)
+        rollout.generated_tokens += int(turn.generation.mask.sum())
+        self.envs.send_steps(group, turn.generation.texts)
+        return turn
 
     def _receive_resets(self, which: list[int]) -> None:
         for i, (obs, info) in zip(which, self.envs.receive(which, self.settings.reset_timeout), strict=True):
@@ -274,7 +292,8 @@ class Collector:
                                 ref_log_probs=turn.ref_log_probs[row, :length].cpu(),
                                 value=float(generation.values[row]), seed=self.episodes[i].seed,
                                 reward=float(reward), terminated=bool(terminated),
-                                truncated=bool(truncated) and not bool(terminated))
+                                truncated=bool(truncated) and not bool(terminated),
+                                policy_version=turn.policy_version)
             rollout.steps[i].append(record)
             records.append(record)
             self.obs[i], self.infos[i] = obs, info
