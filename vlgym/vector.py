@@ -42,6 +42,7 @@ class VLGymAsyncVectorEnv(gym.vector.AsyncVectorEnv):
         super().__init__([EnvFactory(env_id, kwargs_, history) for env_id in self.env_ids], **kwargs)
         self._seeds: list[int | None] = [None] * self.num_envs
         self._episodes_since_seed = [0] * self.num_envs
+        self._sent: dict[int, str] = {}  # env -> "step" or "reset" sent by send_steps/send_resets, not received
 
     def reset_async(self, seed: int | Sequence[int | None] | None = None, options: dict | None = None):
         seeds = [None] * self.num_envs if seed is None else (
@@ -67,19 +68,24 @@ class VLGymAsyncVectorEnv(gym.vector.AsyncVectorEnv):
         info)`` per env. The envs must not be in a whole-batch call."""
         for i, action in zip(indices, actions, strict=True):
             self._guard(self.parent_pipes[i].send, ("step", action))
+            self._sent[i] = "step"
 
     def send_resets(self, indices: Sequence[int], seeds: Sequence[int | None]) -> None:
         """Start a reset of envs ``indices`` with these seeds; ``receive(indices)`` returns ``(obs, info)``."""
         for i, seed in zip(indices, seeds, strict=True):
             self._guard(self.parent_pipes[i].send, ("reset", {"seed": seed, "options": None}))
             self._seeds[i], self._episodes_since_seed[i] = seed, 0
+            self._sent[i] = "reset"
 
     def receive(self, indices: Sequence[int], timeout: float | None = None) -> list[tuple]:
-        """The results of the calls sent to envs ``indices`` (each waits at most ``timeout`` seconds)."""
+        """The results of the calls sent to envs ``indices``; each waits at most ``timeout`` seconds (default: the
+        ``step_timeout`` or ``reset_timeout`` of the call)."""
         return [self._receive_one(i, timeout) for i in indices]
 
     def _receive_one(self, i: int, timeout: float | None) -> tuple:
         pipe = self.parent_pipes[i]
+        if timeout is None:
+            timeout = self.step_timeout if self._sent.pop(i, "step") == "step" else self.reset_timeout
         if timeout is not None and not self._guard(pipe.poll, timeout):
             self._kill_hung([i], timeout)
         result, success = self._guard(pipe.recv)

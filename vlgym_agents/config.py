@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -197,8 +197,11 @@ class RecordSettings(Strict):
 
 
 class TrainConfig(Strict):
+    """A run. ``env`` is one env's settings, or a list of them (several envs in one run: each its own id, kwargs
+    and ``num_envs`` copies, which is its weight in every rollout; prompts of all envs batch together)."""
+
     model: PolicyConfig
-    env: EnvSettings
+    env: EnvSettings | Annotated[list[EnvSettings], Field(min_length=1)]
     rollout: RolloutSettings = Field(default_factory=RolloutSettings)
     sampling: Sampling = Field(default_factory=Sampling)
     algo: AlgoSettings = Field(default_factory=AlgoSettings)
@@ -208,21 +211,35 @@ class TrainConfig(Strict):
     sft: SFTSettings = Field(default_factory=SFTSettings)
     record: RecordSettings = Field(default_factory=RecordSettings)
 
-    def training_seeds(self, world_size: int = 1) -> range:
-        """Every episode seed RL training (on ``world_size`` ranks) can reset an env with.
+    @property
+    def envs(self) -> list[EnvSettings]:
+        """``env`` as a list (one entry for the single-env form)."""
+        return [self.env] if isinstance(self.env, EnvSettings) else list(self.env)
+
+    @property
+    def num_envs(self) -> int:
+        """Envs per rank, over all entries of ``env``."""
+        return sum(spec.num_envs for spec in self.envs)
+
+    def training_seeds(self, world_size: int = 1, spec: EnvSettings | None = None) -> range:
+        """Every episode seed RL training (on ``world_size`` ranks) can reset an env (``spec``, default the first
+        of ``env``) with.
 
         Training runs whole rollouts (``total_env_steps`` rounded up to one), every finished episode took at
-        least one step, and the episodes running at the end were also seeded.
+        least one step, and the episodes running at the end were also seeded. All envs take seeds from one cursor,
+        each from its own ``seed_start``.
         """
-        per_update = self.env.num_envs * self.run.steps_per_env * world_size
+        spec = spec or self.envs[0]
+        per_update = self.num_envs * self.run.steps_per_env * world_size
         steps = math.ceil(self.run.total_env_steps / per_update) * per_update
-        return range(self.env.seed_start, self.env.seed_start + steps + self.env.num_envs * world_size)
+        return range(spec.seed_start, spec.seed_start + steps + self.num_envs * world_size)
 
     def check_held_out_seeds(self, world_size: int = 1) -> None:
         """Raise if a held-out evaluation seed is also a training seed (RL or warm-start demonstrations)."""
         held_out = range(self.eval.seed_start, self.eval.seed_start + self.eval.episodes)
         demos = range(self.sft.seed_start, self.sft.seed_start + self.sft.demos)
-        for name, seeds in (("training", self.training_seeds(world_size)), ("sft demonstration", demos)):
+        training = [("training", self.training_seeds(world_size, spec)) for spec in self.envs]
+        for name, seeds in (*training, ("sft demonstration", demos)):
             if held_out and max(seeds.start, held_out.start) < min(seeds.stop, held_out.stop):
                 raise ValueError(f"held-out seeds {held_out.start}..{held_out.stop - 1} overlap the {name} seeds "
                                  f"{seeds.start}..{seeds.stop - 1}: move eval.seed_start")
@@ -233,10 +250,13 @@ class TrainConfig(Strict):
         if self.optim.lr_end > self.optim.lr:
             raise ValueError(f"optim.lr_end ({self.optim.lr_end}) exceeds optim.lr ({self.optim.lr}): "
                              "the schedule only decays")
-        if self.env.num_envs % self.algo.group_size:
-            raise ValueError(f"env.num_envs ({self.env.num_envs}) must be a multiple of "
-                             f"algo.{self.algo.name}.group_size ({self.algo.group_size})")
-        if self.algo.minibatch_size > self.env.num_envs * self.run.steps_per_env:
+        if len(self.envs) > 1 and self.record.every_updates:
+            raise ValueError("record.every_updates needs a single env (env is a list): set it to 0")
+        for spec in self.envs:
+            if spec.num_envs % self.algo.group_size:
+                raise ValueError(f"env.num_envs ({spec.num_envs}) must be a multiple of "
+                                 f"algo.{self.algo.name}.group_size ({self.algo.group_size})")
+        if self.algo.minibatch_size > self.num_envs * self.run.steps_per_env:
             raise ValueError("algo.minibatch_size exceeds the steps of one rollout (env.num_envs * run.steps_per_env)")
         return self
 

@@ -91,7 +91,7 @@ class Trainer:
         self.checkpoints = self.out / "checkpoints"
         self.rank, self.world = self.accelerator.process_index, self.accelerator.num_processes
         config.check_held_out_seeds(self.world)
-        self.updates_total = math.ceil(run.total_env_steps / (config.env.num_envs * run.steps_per_env * self.world))
+        self.updates_total = math.ceil(run.total_env_steps / (config.num_envs * run.steps_per_env * self.world))
         resume_from = latest_checkpoint(self.checkpoints) if resume else None
         if resume and resume_from is None:
             raise UserError(f"--resume: no checkpoint under {self.checkpoints} (drop --resume to start a new run)")
@@ -115,7 +115,7 @@ class Trainer:
         with_reference = kl_beta > 0 and self.unwrapped.has_adapter
         if kl_beta > 0 and not self.unwrapped.has_adapter:
             log.warning("kl_beta > 0 but the model has no adapter to switch off: the KL term is 0")
-        self.collector = Collector(config.env, self.unwrapped, config.sampling, rank=self.rank,
+        self.collector = Collector(config.envs, self.unwrapped, config.sampling, rank=self.rank,
                                    world_size=self.world, with_reference=with_reference,
                                    group_size=self.rule.group_size, mode=config.rollout.mode,
                                    max_staleness=config.rollout.max_staleness)
@@ -246,7 +246,7 @@ class Trainer:
                             TextColumn("{task.fields[status]}"), TimeRemainingColumn(),
                             disable=not self.accelerator.is_main_process)
         task = progress.add_task("train", total=config.run.total_env_steps, completed=state["env_steps"], status="")
-        steps_per_update = config.env.num_envs * config.run.steps_per_env * self.world
+        steps_per_update = config.num_envs * config.run.steps_per_env * self.world
         run_started, self.first_update = time.perf_counter(), state["update"]
         try:
             with progress:
@@ -319,6 +319,11 @@ class Trainer:
             for interval in ("success_ci95", "score_ci95", "ci_method"):  # per-update rows keep scalars
                 summary.pop(interval)
             metrics.update(summary)
+            if len(self.config.envs) > 1:
+                for env_id in sorted(set(rollout.episode_envs)):
+                    mine = [e for e, i in zip(episodes, rollout.episode_envs, strict=True) if i == env_id]
+                    metrics.update({f"{key}/{env_id}": value for key, value in summarize(mine).items()
+                                    if key in ("success_rate", "mean_score", "mean_return", "episodes")})
         metrics.update(self.rule.metrics())
         steps = len(records)
         metrics["step_reward"] = float(np.mean([r.reward for r in records])) if steps else float("nan")
@@ -341,6 +346,11 @@ class Trainer:
         ev = self.config.eval
         seeds = held_out_seeds(self.config)
         folder, run_info = self.recorder.eval_folder(self.state["update"])
-        episodes = play_episodes(self.unwrapped, self.config.env, seeds, ev.sampling, batch_size=ev.num_envs,
-                                 record_dir=folder, run_info=run_info)
-        return {"seeds": [seeds[0], seeds[-1]], "sampling": ev.sampling.model_dump(), **summarize(episodes)}
+        per_env, episodes = {}, []
+        for spec in self.config.envs:  # the same held-out seeds in each env
+            record_dir = folder if folder is None or len(self.config.envs) == 1 else folder / spec.id.replace("/", "_")
+            played = play_episodes(self.unwrapped, spec, seeds, ev.sampling, batch_size=ev.num_envs,
+                                   record_dir=record_dir, run_info=run_info)
+            per_env[spec.id], episodes = summarize(played), episodes + played
+        overall = {"seeds": [seeds[0], seeds[-1]], "sampling": ev.sampling.model_dump(), **summarize(episodes)}
+        return overall if len(per_env) == 1 else {**overall, "per_env": per_env}

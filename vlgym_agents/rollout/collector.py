@@ -33,6 +33,7 @@ from vlgym.eval import EpisodeResult
 from vlgym.vector import EnvFactory, InProcessVectorEnv, WorkerDiedError, WorkerHungError, make_vector_env
 from vlgym_agents.config import EnvSettings, Sampling
 from vlgym_agents.policy.vlm import Generation, Prompt, VLMPolicy
+from vlgym_agents.rollout.mixed import MixedVectorEnv
 from vlgym_agents.rollout.types import Rollout, StepRecord
 
 log = logging.getLogger(__name__)
@@ -80,14 +81,20 @@ class Turn:
 
 
 class Collector:
-    """Steps ``settings.num_envs`` copies of an env with a policy; see the module docstring."""
+    """Steps ``settings.num_envs`` copies of an env (or of each env of a list) with a policy; see the module
+    docstring."""
 
-    def __init__(self, settings: EnvSettings, policy: VLMPolicy, sampling: Sampling, *, rank: int = 0,
+    def __init__(self, settings: EnvSettings | Sequence[EnvSettings], policy: VLMPolicy, sampling: Sampling, *,
+                 rank: int = 0,
                  world_size: int = 1, with_reference: bool = True, group_size: int = 1, mode: str = "sync",
                  max_staleness: int = 0):
-        if settings.num_envs % group_size:
-            raise ValueError(f"env.num_envs ({settings.num_envs}) must be a multiple of group_size ({group_size})")
-        self.settings, self.policy, self.sampling = settings, policy, sampling
+        self.specs = [settings] if isinstance(settings, EnvSettings) else list(settings)
+        for spec in self.specs:  # a LOOP group never spans two envs
+            if spec.num_envs % group_size:
+                raise ValueError(f"env.num_envs ({spec.num_envs}) must be a multiple of group_size ({group_size})")
+        self.spec_of = [spec for spec in self.specs for _ in range(spec.num_envs)]  # env index -> its settings
+        self.num_envs = len(self.spec_of)
+        self.policy, self.sampling = policy, sampling
         self.rank, self.world_size, self.with_reference = rank, world_size, with_reference
         self.group_size, self.mode, self.max_staleness = group_size, mode, max_staleness
         self.policy_version = 0  # the trainer's update count: recorded with each step (its behaviour policy)
@@ -101,8 +108,13 @@ class Collector:
         self.episodes: list[EpisodeResult] = []
 
     # -- env management ------------------------------------------------------------------------------------
-    def _make_envs(self) -> gym.vector.VectorEnv:
-        s = self.settings
+    def _make_envs(self) -> gym.vector.VectorEnv | MixedVectorEnv:
+        if len(self.specs) > 1:
+            return MixedVectorEnv([self._make_part(spec) for spec in self.specs])
+        return self._make_part(self.specs[0])
+
+    @staticmethod
+    def _make_part(s: EnvSettings) -> gym.vector.VectorEnv:
         if s.vector == "sync":
             factory = EnvFactory(s.id, dict(s.kwargs), s.history)
             return InProcessVectorEnv([factory] * s.num_envs, autoreset_mode=AutoresetMode.DISABLED)
@@ -110,16 +122,23 @@ class Collector:
                                step_timeout=s.step_timeout, reset_timeout=s.reset_timeout,
                                autoreset_mode=AutoresetMode.DISABLED)
 
-    def next_seed(self) -> int:
-        seed = self.settings.seed_start + self.seed_cursor * self.world_size + self.rank
+    def next_seed(self, spec: EnvSettings | None = None) -> int:
+        """The next episode seed from the cursor, in ``spec``'s range (default: the first env's)."""
+        seed = (spec or self.specs[0]).seed_start + self.seed_cursor * self.world_size + self.rank
         self.seed_cursor += 1
         return seed
 
     def _reset(self, which: Sequence[int]) -> None:
-        n = self.settings.num_envs
+        n = self.num_envs
         seeds: list[int | None] = [None] * n
         for i in which:
             seeds[i] = self._episode_seed(i)
+        if isinstance(self.envs, MixedVectorEnv):
+            self.envs.send_resets(which, [seeds[i] for i in which])
+            self._receive_resets(list(which))
+            for i in which:
+                self.episodes[i] = EpisodeResult(seed=seeds[i])
+            return
         mask = np.zeros(n, dtype=bool)
         mask[list(which)] = True
         obs, infos = self.envs.reset(seed=seeds, options={"reset_mask": mask})
@@ -132,12 +151,12 @@ class Collector:
         """The seed of env ``i``'s next episode: a fresh one, or its group's (see the module docstring)."""
         k = self.group_size
         if k == 1:
-            return self.next_seed()
+            return self.next_seed(self.spec_of[i])
         group, index = i // k, self.group_episode[i]
         self.group_episode[i] += 1
         seeds = self.group_seeds.setdefault(group, {})
         if index not in seeds:
-            seeds[index] = self.next_seed()
+            seeds[index] = self.next_seed(self.spec_of[i])
         seed = seeds[index]
         if min(self.group_episode[group * k: (group + 1) * k]) > index:  # all K started it: forget it
             del seeds[index]
@@ -152,7 +171,7 @@ class Collector:
         if self.envs is not None:
             self.envs.close()
         self.envs = self._make_envs()
-        n = self.settings.num_envs
+        n = self.num_envs
         self.obs, self.infos = [{} for _ in range(n)], [{} for _ in range(n)]
         self.episodes = [EpisodeResult(seed=-1) for _ in range(n)]
         self.group_episode, self.group_seeds = [0] * n, {}
@@ -167,8 +186,8 @@ class Collector:
 
     # -- acting ----------------------------------------------------------------------------------------------
     def prompts(self, indices: Sequence[int] | None = None) -> list[Prompt]:
-        indices = range(self.settings.num_envs) if indices is None else indices
-        return [self.policy.prompt(self.obs[i], self.infos[i], action_index=self.settings.number_actions)
+        indices = range(self.num_envs) if indices is None else indices
+        return [self.policy.prompt(self.obs[i], self.infos[i], action_index=self.spec_of[i].number_actions)
                 for i in indices]
 
     @torch.no_grad()
@@ -180,7 +199,7 @@ class Collector:
         """
         if self.envs is None:
             self.start()
-        n = self.settings.num_envs
+        n = self.num_envs
         rollout = Rollout(steps=[[] for _ in range(n)], last_values=[0.0] * n)
         if self.mode == "async" and n > 1:
             self._collect_overlapped(rollout, steps_per_env)
@@ -207,15 +226,20 @@ class Collector:
 
     def _step(self, rollout: Rollout) -> None:
         """Generate for every env, step every env (one vector-env call), reset the finished ones."""
-        n = self.settings.num_envs
+        n = self.num_envs
         turn = self.generate(range(n))
         rollout.generated_tokens += int(turn.generation.mask.sum())
         try:
-            obs, rewards, terminated, truncated, infos = self.envs.step(tuple(turn.generation.texts))
+            if isinstance(self.envs, MixedVectorEnv):
+                self.envs.send_steps(turn.indices, turn.generation.texts)
+                results = self.envs.receive(turn.indices)
+            else:
+                obs, rewards, terminated, truncated, infos = self.envs.step(tuple(turn.generation.texts))
+                results = list(zip(split_obs(obs, n), rewards, terminated, truncated, split_infos(infos, n),
+                                   strict=True))
         except WorkerDiedError as error:
             self._recover(rollout, error)
             return
-        results = list(zip(split_obs(obs, n), rewards, terminated, truncated, split_infos(infos, n), strict=True))
         done = self._record(rollout, turn, results)
         if done:
             try:
@@ -232,7 +256,7 @@ class Collector:
         generates its next step instead, which steps in its workers during the update and enters the next
         rollout with this policy version (one update stale).
         """
-        n = self.settings.num_envs
+        n = self.num_envs
         groups = [list(range(n // 2)), list(range(n // 2, n))]
         sent: dict[int, Turn] = self.carried  # group -> the turn whose actions its workers are stepping
         self.carried = {}
@@ -251,7 +275,7 @@ class Collector:
                     self.carried = {g: self._send(rollout, groups[g])}
                 if other in sent:
                     turn = sent.pop(other)
-                    results = self.envs.receive(turn.indices, self.settings.step_timeout)
+                    results = self.envs.receive(turn.indices)
                     done = self._record(rollout, turn, results)
                     if done:
                         seeds = [self._episode_seed(i) for i in done]
@@ -278,7 +302,7 @@ class Collector:
         return turn
 
     def _receive_resets(self, which: list[int]) -> None:
-        for i, (obs, info) in zip(which, self.envs.receive(which, self.settings.reset_timeout), strict=True):
+        for i, (obs, info) in zip(which, self.envs.receive(which), strict=True):
             self.obs[i], self.infos[i] = obs, info
 
     def _record(self, rollout: Rollout, turn: Turn, results: list[tuple]) -> list[int]:
@@ -308,6 +332,7 @@ class Collector:
         for i in done:
             self.episodes[i].finish(self.infos[i])
             rollout.episodes.append(self.episodes[i])
+            rollout.episode_envs.append(self.spec_of[i].id)
         return done
 
     def _check_restarts(self, rollout: Rollout, steps_per_env: int) -> None:
@@ -319,7 +344,7 @@ class Collector:
         log.warning("%s; restarting the environments with fresh episodes", error)
         rollout.worker_restarts += 1
         rollout.worker_timeouts += isinstance(error, WorkerHungError)
-        cut = [i for i in range(self.settings.num_envs) if rollout.steps[i]]
+        cut = [i for i in range(self.num_envs) if rollout.steps[i]]
         if cut:
             values = self.policy.values(self.policy.encode(self.prompts(cut))).tolist()
             for i, value in zip(cut, values, strict=True):

@@ -38,6 +38,7 @@ class Rollout:
     steps: list[list[StepRecord]]
     last_values: list[float]
     episodes: list[EpisodeResult] = field(default_factory=list)
+    episode_envs: list[str] = field(default_factory=list)  # the env id of each finished episode
     generated_tokens: int = 0
     format_failures: int = 0  # answers that were not a JSON object with an "action" field (the prompt's format)
     worker_restarts: int = 0
