@@ -51,13 +51,17 @@ class VLGymAsyncVectorEnv(gym.vector.AsyncVectorEnv):
         return self._guard(super().reset_async, seed=seed, options=options)
 
     def reset_wait(self, timeout: float | None = None, **kwargs):
-        return self._guard(super().reset_wait, timeout=timeout or self.reset_timeout, **kwargs)
+        own = timeout is None and self.reset_timeout is not None  # an explicit timeout (close's) stays gymnasium's
+        return self._guard(super().reset_wait, timeout=self.reset_timeout if own else timeout, hung_is_error=own,
+                           **kwargs)
 
     def step_async(self, actions) -> None:
         self._guard(super().step_async, actions)
 
     def step_wait(self, timeout: float | None = None, **kwargs):
-        result = self._guard(super().step_wait, timeout=timeout or self.step_timeout, **kwargs)
+        own = timeout is None and self.step_timeout is not None
+        result = self._guard(super().step_wait, timeout=self.step_timeout if own else timeout, hung_is_error=own,
+                             **kwargs)
         for i in np.flatnonzero(np.logical_or(result[2], result[3])):
             self._episodes_since_seed[i] += 1
         return result
@@ -107,12 +111,14 @@ class VLGymAsyncVectorEnv(gym.vector.AsyncVectorEnv):
         self.close(terminate=True)
         raise WorkerHungError(f"vector env worker gave no answer in {timeout} s and was killed: {details}")
 
-    def _guard(self, call, *args, **kwargs):
+    def _guard(self, call, *args, hung_is_error: bool = False, **kwargs):
         try:
             return call(*args, **kwargs)
-        except multiprocessing.TimeoutError:  # a whole-batch wait ran out: the workers with no answer hung
-            timeout = kwargs.get("timeout")
-            self._kill_hung([i for i, pipe in enumerate(self.parent_pipes) if not pipe.poll()], timeout)
+        except multiprocessing.TimeoutError:
+            if not hung_is_error:
+                raise
+            # a whole-batch wait ran out of step_timeout/reset_timeout: the workers with no answer hung
+            self._kill_hung([i for i, pipe in enumerate(self.parent_pipes) if not pipe.poll()], kwargs["timeout"])
         except (BrokenPipeError, EOFError, ConnectionResetError) as error:
             deadline = time.monotonic() + 2.0  # a killed worker closes its pipe a moment before it is reaped
             while not (dead := [i for i, p in enumerate(self.processes) if not p.is_alive()]):

@@ -12,8 +12,14 @@ the same episodes: the group's n-th episode has one seed for all K envs, taken f
 first of them starts it; each env moves on to the group's next episode as soon as its own ends, so no env ever
 waits. Unparseable answers are handled by the env (its invalid-action outcome) and
 counted (the env's ``parse_failure``: names no action; the rollout's ``format_failures``: not the prompt's
-JSON format); nothing is ever replaced by a random action. A worker process that dies is replaced: the
-vector env is rebuilt, the cut episodes end as truncations, and training goes on.
+JSON format); nothing is ever replaced by a random action. A worker process that dies, or hangs past
+``env.step_timeout``/``env.reset_timeout`` (then it is killed), is replaced: the vector env is rebuilt, the cut
+episodes end as truncations, and training goes on.
+
+``mode="async"`` (``rollout.mode``) splits the envs into two groups that take turns, so one group's env steps
+and resets run in its workers while the other generates (:meth:`Collector._collect_overlapped`); several env
+settings (``env`` as a list) run one vector env each behind :class:`~vlgym_agents.rollout.mixed.MixedVectorEnv`,
+their prompts in the same batches. :meth:`Collector.generate` is the one place that generates.
 """
 
 from __future__ import annotations
