@@ -93,8 +93,8 @@ class VLGymAsyncVectorEnv(gym.vector.AsyncVectorEnv):
         if timeout is not None and not self._guard(pipe.poll, timeout):
             self._kill_hung([i], timeout)
         result, success = self._guard(pipe.recv)
-        if not success:
-            self._raise_if_errors([success])
+        if not success:  # the env raised: gymnasium's report (it counts failures over all envs)
+            self._raise_if_errors([j != i for j in range(self.num_envs)])
         obs = result[0]
         if self.shared_memory:  # the worker wrote it into its slot
             obs = {key: copy.deepcopy(value[i]) for key, value in self.observations.items()}

@@ -1,4 +1,5 @@
-"""A NumberLine that never answers in episodes of chosen seeds: a stand-in for a hung simulator or browser.
+"""A NumberLine that never answers in episodes of chosen seeds: a stand-in for a hung simulator or browser
+(``hang_on="step"`` or ``"reset"``; ``"step-error"`` raises instead).
 
 ``gym.make("hanging_env:vlgym-test/HangingNumberLine-v0", hang_seeds=[...], hang_on="step")`` imports this
 module (in the worker process too) and registers the id.
@@ -26,6 +27,8 @@ class HangingNumberLine(gym.Wrapper):
         return self.env.step(action)
 
     def _maybe_hang(self, call: str) -> None:
+        if self.hang_on == f"{call}-error" and self.seed in self.hang_seeds:
+            raise RuntimeError("simulator crashed")
         while call == self.hang_on and self.seed in self.hang_seeds:
             time.sleep(3600)
 

@@ -81,3 +81,15 @@ def test_twenty_hung_workers_leave_no_process_behind():
             envs.step(("+",))
         assert not any(p.is_alive() for p in envs.processes)
     assert descendants() == baseline
+
+
+def test_an_env_error_in_a_call_to_some_envs_is_raised():
+    envs = make_vector_env(HANGING, 2, env_kwargs={**KWARGS, "hang_seeds": [2], "hang_on": "step-error"})
+    try:
+        envs.send_resets([0, 1], [1, 2])
+        envs.receive([0, 1])
+        envs.send_steps([1], ["+"])
+        with pytest.raises(RuntimeError, match="simulator crashed"):
+            envs.receive([1])
+    finally:
+        envs.close(terminate=True)
