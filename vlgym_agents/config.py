@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -76,6 +76,9 @@ class EnvSettings(Strict):
     vector: Literal["async", "sync", "ray"] = Field("async", description="ray: one Ray actor per env (vlgym[ray])")
     seed_start: int = Field(0, ge=0)
     number_actions: bool = Field(False, description="number the actions in prompts (only where the env takes numbers)")
+    step_timeout: float | None = Field(None, gt=0, description="seconds a worker may take for a step before it is "
+                                       "killed and replaced (its episode ends as a truncation); None: no limit")
+    reset_timeout: float | None = Field(None, gt=0, description="the same for a reset")
 
     @model_validator(mode="after")
     def _numbers_only_where_the_env_takes_them(self) -> EnvSettings:
@@ -192,11 +195,23 @@ class VLLMSettings(Strict):
 
 
 class RolloutSettings(Strict):
-    """How rollout answers are generated."""
+    """How rollout answers are generated (``engine``) and how generation and env steps are scheduled (``mode``;
+    docs/agents.md, "Rollout modes")."""
 
     engine: Literal["hf", "vllm"] = Field("hf", description="hf: the policy's own generate; vllm: a colocated vLLM "
                                           "engine (the loss still uses the policy's log-probs)")
     vllm: VLLMSettings = Field(default_factory=VLLMSettings)
+    mode: Literal["sync", "async"] = Field("sync", description="sync: generate for all envs, then step all; async: "
+                                           "two env groups, one steps in its workers while the other generates")
+    max_staleness: int = Field(0, ge=0, le=1, description="async only: 1 lets one group's last step run in its "
+                               "workers during the update; it trains in the next rollout with its behaviour "
+                               "log-probs (one update stale). 0: every step trained on is on-policy")
+
+    @model_validator(mode="after")
+    def _staleness_needs_async(self) -> RolloutSettings:
+        if self.max_staleness and self.mode != "async":
+            raise ValueError("rollout.max_staleness > 0 needs rollout.mode: async")
+        return self
 
 
 class RecordSettings(Strict):
@@ -208,8 +223,12 @@ class RecordSettings(Strict):
 
 
 class TrainConfig(Strict):
+    """A run. ``env`` is one env's settings, or a list of them (several envs in one run: each its own id, kwargs
+    and ``num_envs`` copies, which is its weight in every rollout; prompts of all envs batch together)."""
+
     model: PolicyConfig
-    env: EnvSettings
+    env: EnvSettings | Annotated[list[EnvSettings], Field(min_length=1)]
+    rollout: RolloutSettings = Field(default_factory=RolloutSettings)
     sampling: Sampling = Field(default_factory=Sampling)
     algo: AlgoSettings = Field(default_factory=AlgoSettings)
     optim: OptimSettings = Field(default_factory=OptimSettings)
@@ -219,21 +238,35 @@ class TrainConfig(Strict):
     record: RecordSettings = Field(default_factory=RecordSettings)
     rollout: RolloutSettings = Field(default_factory=RolloutSettings)
 
-    def training_seeds(self, world_size: int = 1) -> range:
-        """Every episode seed RL training (on ``world_size`` ranks) can reset an env with.
+    @property
+    def envs(self) -> list[EnvSettings]:
+        """``env`` as a list (one entry for the single-env form)."""
+        return [self.env] if isinstance(self.env, EnvSettings) else list(self.env)
+
+    @property
+    def num_envs(self) -> int:
+        """Envs per rank, over all entries of ``env``."""
+        return sum(spec.num_envs for spec in self.envs)
+
+    def training_seeds(self, world_size: int = 1, spec: EnvSettings | None = None) -> range:
+        """Every episode seed RL training (on ``world_size`` ranks) can reset an env (``spec``, default the first
+        of ``env``) with.
 
         Training runs whole rollouts (``total_env_steps`` rounded up to one), every finished episode took at
-        least one step, and the episodes running at the end were also seeded.
+        least one step, and the episodes running at the end were also seeded. All envs take seeds from one cursor,
+        each from its own ``seed_start``.
         """
-        per_update = self.env.num_envs * self.run.steps_per_env * world_size
+        spec = spec or self.envs[0]
+        per_update = self.num_envs * self.run.steps_per_env * world_size
         steps = math.ceil(self.run.total_env_steps / per_update) * per_update
-        return range(self.env.seed_start, self.env.seed_start + steps + self.env.num_envs * world_size)
+        return range(spec.seed_start, spec.seed_start + steps + self.num_envs * world_size)
 
     def check_held_out_seeds(self, world_size: int = 1) -> None:
         """Raise if a held-out evaluation seed is also a training seed (RL or warm-start demonstrations)."""
         held_out = range(self.eval.seed_start, self.eval.seed_start + self.eval.episodes)
         demos = range(self.sft.seed_start, self.sft.seed_start + self.sft.demos)
-        for name, seeds in (("training", self.training_seeds(world_size)), ("sft demonstration", demos)):
+        training = [("training", self.training_seeds(world_size, spec)) for spec in self.envs]
+        for name, seeds in (*training, ("sft demonstration", demos)):
             if held_out and max(seeds.start, held_out.start) < min(seeds.stop, held_out.stop):
                 raise ValueError(f"held-out seeds {held_out.start}..{held_out.stop - 1} overlap the {name} seeds "
                                  f"{seeds.start}..{seeds.stop - 1}: move eval.seed_start")
@@ -244,10 +277,13 @@ class TrainConfig(Strict):
         if self.optim.lr_end > self.optim.lr:
             raise ValueError(f"optim.lr_end ({self.optim.lr_end}) exceeds optim.lr ({self.optim.lr}): "
                              "the schedule only decays")
-        if self.env.num_envs % self.algo.group_size:
-            raise ValueError(f"env.num_envs ({self.env.num_envs}) must be a multiple of "
-                             f"algo.{self.algo.name}.group_size ({self.algo.group_size})")
-        if self.algo.minibatch_size > self.env.num_envs * self.run.steps_per_env:
+        if len(self.envs) > 1 and self.record.every_updates:
+            raise ValueError("record.every_updates needs a single env (env is a list): set it to 0")
+        for spec in self.envs:
+            if spec.num_envs % self.algo.group_size:
+                raise ValueError(f"env.num_envs ({spec.num_envs}) must be a multiple of "
+                                 f"algo.{self.algo.name}.group_size ({self.algo.group_size})")
+        if self.algo.minibatch_size > self.num_envs * self.run.steps_per_env:
             raise ValueError("algo.minibatch_size exceeds the steps of one rollout (env.num_envs * run.steps_per_env)")
         if self.rollout.engine == "vllm":
             check_vllm_config(self.model.lora is not None, self.sampling, self.rollout.vllm.sleep, self.run.device)

@@ -82,7 +82,8 @@ def check_env(env_id: str) -> None:
 
 def check_startup(config) -> None:
     """Every check above for a :class:`~vlgym_agents.config.TrainConfig`; raises on the first failure."""
-    check_env(config.env.id)
+    for spec in config.envs:
+        check_env(spec.id)
     check_model_source(config.model.path)
     check_image_text_model(config.model.path)
     check_chat_template(config.model.path)

@@ -92,7 +92,7 @@ class Trainer:
         self.checkpoints = self.out / "checkpoints"
         self.rank, self.world = self.accelerator.process_index, self.accelerator.num_processes
         config.check_held_out_seeds(self.world)
-        self.updates_total = math.ceil(run.total_env_steps / (config.env.num_envs * run.steps_per_env * self.world))
+        self.updates_total = math.ceil(run.total_env_steps / (config.num_envs * run.steps_per_env * self.world))
         resume_from = latest_checkpoint(self.checkpoints) if resume else None
         if resume and resume_from is None:
             raise UserError(f"--resume: no checkpoint under {self.checkpoints} (drop --resume to start a new run)")
@@ -118,9 +118,10 @@ class Trainer:
             log.warning("kl_beta > 0 but the model has no adapter to switch off: the KL term is 0")
         self.engine = make_engine(config.rollout, self.unwrapped, seed=run.seed + self.rank, world_size=self.world,
                                   workdir=self.out / "engine" / f"rank{self.rank}", version=self.state["update"])
-        self.collector = Collector(config.env, self.unwrapped, config.sampling, rank=self.rank,
+        self.collector = Collector(config.envs, self.unwrapped, config.sampling, rank=self.rank,
                                    world_size=self.world, with_reference=with_reference,
-                                   group_size=self.rule.group_size, engine=self.engine)
+                                   group_size=self.rule.group_size, mode=config.rollout.mode,
+                                   max_staleness=config.rollout.max_staleness, engine=self.engine)
         self.collector.seed_cursor = self.state["seed_cursor"]
         self.rng = np.random.default_rng(run.seed + 7919 * self.rank + self.state["update"])
         self.writer = self.jsonl = None
@@ -248,15 +249,19 @@ class Trainer:
                             TextColumn("{task.fields[status]}"), TimeRemainingColumn(),
                             disable=not self.accelerator.is_main_process)
         task = progress.add_task("train", total=config.run.total_env_steps, completed=state["env_steps"], status="")
-        steps_per_update = config.env.num_envs * config.run.steps_per_env * self.world
+        steps_per_update = config.num_envs * config.run.steps_per_env * self.world
         run_started, self.first_update = time.perf_counter(), state["update"]
         try:
             with progress:
                 while state["update"] < self.updates_total:
                     started = time.perf_counter()
+                    self.collector.policy_version = state["update"]
                     rollout = self.collector.collect(config.run.steps_per_env)
                     self.engine.sleep()
                     collected = time.perf_counter()
+                    if rollout.staleness(state["update"]) > config.rollout.max_staleness:  # the collector's promise
+                        raise RuntimeError(f"a step {rollout.staleness(state['update'])} updates stale reached "
+                                           f"the loss (rollout.max_staleness={config.rollout.max_staleness})")
                     records = self.rule.advantages(rollout)
                     warmup = state["update"] < self.rule.warmup_updates
                     stats = self.update(records, warmup=warmup) if records else {"skipped": 1.0}
@@ -311,6 +316,8 @@ class Trainer:
                                    "tokens_per_s": rollout.generated_tokens / collect_s,
                                    "collect_s": collect_s, "update_s": total_s - collect_s,
                                    "worker_restarts": rollout.worker_restarts,
+                                   "worker_timeouts": rollout.worker_timeouts,
+                                   "staleness": rollout.staleness(self.state["update"] - 1),  # counted before the +1
                                    "format_failure_rate": rollout.format_failures / max(1, steps_collected),
                                    **stats}
         if episodes:
@@ -318,6 +325,11 @@ class Trainer:
             for interval in ("success_ci95", "score_ci95", "ci_method"):  # per-update rows keep scalars
                 summary.pop(interval)
             metrics.update(summary)
+            if len(self.config.envs) > 1:
+                for env_id in sorted(set(rollout.episode_envs)):
+                    mine = [e for e, i in zip(episodes, rollout.episode_envs, strict=True) if i == env_id]
+                    metrics.update({f"{key}/{env_id}": value for key, value in summarize(mine).items()
+                                    if key in ("success_rate", "mean_score", "mean_return", "episodes")})
         metrics.update(self.rule.metrics())
         metrics.update(self.engine.metrics())
         steps = len(records)
@@ -341,6 +353,11 @@ class Trainer:
         ev = self.config.eval
         seeds = held_out_seeds(self.config)
         folder, run_info = self.recorder.eval_folder(self.state["update"])
-        episodes = play_episodes(self.unwrapped, self.config.env, seeds, ev.sampling, batch_size=ev.num_envs,
-                                 record_dir=folder, run_info=run_info)
-        return {"seeds": [seeds[0], seeds[-1]], "sampling": ev.sampling.model_dump(), **summarize(episodes)}
+        per_env, episodes = {}, []
+        for spec in self.config.envs:  # the same held-out seeds in each env
+            record_dir = folder if folder is None or len(self.config.envs) == 1 else folder / spec.id.replace("/", "_")
+            played = play_episodes(self.unwrapped, spec, seeds, ev.sampling, batch_size=ev.num_envs,
+                                   record_dir=record_dir, run_info=run_info)
+            per_env[spec.id], episodes = summarize(played), episodes + played
+        overall = {"seeds": [seeds[0], seeds[-1]], "sampling": ev.sampling.model_dump(), **summarize(episodes)}
+        return overall if len(per_env) == 1 else {**overall, "per_env": per_env}

@@ -114,6 +114,15 @@ def main(model_path: str, out: str) -> None:
     resumed.collector.close()
     result["rng_resumed"] = gather_object([torch.equal(torch.get_rng_state(), at_save)])
     result["rng_digests"] = gather_object([hashlib.sha1(at_save.numpy().tobytes()).hexdigest()])
+    # -- 5. async rollouts, one step carried over each update: the ranks stay paired ----------------------------
+    VLDAC.loss_function = real_loss
+    config = load_config(None, ["run.total_env_steps=48", "rollout.mode=async", "rollout.max_staleness=1"],
+                         base=tiny_run_config(model_path, Path(out) / "run-async"))
+    trainer = Trainer(config)
+    summary = trainer.train()
+    result["async_updates"] = gather_object([summary["state"]["update"]])
+    all_weights = accelerator.gather(flat(trainer.unwrapped.trainable_parameters())[None])
+    result["async_weights_agree"] = torch.equal(all_weights[0], all_weights[1])
     if accelerator.is_main_process:
         (Path(out) / "result.json").write_text(json.dumps(result))
     accelerator.wait_for_everyone()

@@ -72,16 +72,18 @@ def test_config_names_the_algorithm_and_rejects_unknown_keys(tiny_qwen, tmp_path
         tiny_config(tiny_qwen, tmp_path, "loop", **{"algo.loop.group_size": 3})
 
 
-def test_grouped_resets_share_one_seed_per_group_episode(tiny_qwen):
+@pytest.mark.parametrize("mode", ["sync", "async"])  # async: LOOP group (2, 3) spans both env groups
+def test_grouped_resets_share_one_seed_per_group_episode(tiny_qwen, mode):
     from vlgym_agents.config import EnvSettings
     from vlgym_agents.policy.sampling import Sampling
     from vlgym_agents.policy.vlm import LoraSettings, PolicyConfig, VLMPolicy
     from vlgym_agents.rollout.collector import Collector
 
     policy = VLMPolicy(PolicyConfig(path=str(tiny_qwen), value_head_hidden=[16], lora=LoraSettings(r=4)))
-    settings = EnvSettings(id="vlgym/GymCards-NumberLine-v0", kwargs=INVALID_ENDS_EPISODE, num_envs=4,
+    settings = EnvSettings(id="vlgym/GymCards-NumberLine-v0", kwargs=INVALID_ENDS_EPISODE, num_envs=6,
                            vector="sync", seed_start=100)
-    collector = Collector(settings, policy, Sampling(max_new_tokens=6), group_size=2, with_reference=False)
+    collector = Collector(settings, policy, Sampling(max_new_tokens=6), group_size=2, with_reference=False,
+                          mode=mode)
     torch.manual_seed(0)
     rollout = collector.collect(3)
     collector.close()
@@ -89,12 +91,12 @@ def test_grouped_resets_share_one_seed_per_group_episode(tiny_qwen):
     episode_seeds = [[s for k, s in enumerate(stream) if k == 0 or rollout.steps[i][k - 1].terminated
                       or rollout.steps[i][k - 1].truncated] for i, stream in enumerate(seeds)]
     # each env of a group plays the group's episodes in the same order; the two groups never share a seed
-    for group in ((0, 1), (2, 3)):
+    for group in ((0, 1), (2, 3), (4, 5)):
         a, b = (episode_seeds[i] for i in group)
         n = min(len(a), len(b))
         assert a[:n] == b[:n]
-    first_group = {s for stream in seeds[:2] for s in stream}
-    assert not first_group & {s for stream in seeds[2:] for s in stream}
+    groups = [{s for stream in seeds[2 * g: 2 * g + 2] for s in stream} for g in range(3)]
+    assert not groups[0] & groups[1] and not groups[0] & groups[2] and not groups[1] & groups[2]
     assert all(s >= 100 for stream in seeds for s in stream)
     with pytest.raises(ValueError, match="multiple"):
-        Collector(settings, policy, Sampling(), group_size=3)
+        Collector(settings, policy, Sampling(), group_size=4)

@@ -26,6 +26,12 @@ def policy(tiny_qwen):
     return VLMPolicy(PolicyConfig(path=str(tiny_qwen), value_head_hidden=[16], lora=LoraSettings(r=4, dropout=0.0)))
 
 
+@pytest.fixture(params=["sync", "async"])
+def mode(request) -> str:
+    """``rollout.mode``: every collector test runs with both schedules."""
+    return request.param
+
+
 def settings(**overrides) -> EnvSettings:
     values = dict(id="vlgym/GymCards-NumberLine-v0", num_envs=2, vector="sync", seed_start=100,
                   kwargs={"state_in_text": True, "image_size": 56, "max_position": 2})
@@ -52,22 +58,22 @@ def seeds_used(collector, rollouts) -> list[int]:
     return sorted([e.seed for r in rollouts for e in r.episodes] + [e.seed for e in collector.episodes])
 
 
-def test_seeds_follow_the_cursor_per_rank(policy, monkeypatch):
+def test_seeds_follow_the_cursor_per_rank(policy, mode, monkeypatch):
     answering(policy, monkeypatch, GARBAGE)
-    collector = Collector(settings(), policy, SAMPLING, rank=1, world_size=3, with_reference=False)
+    collector = Collector(settings(), policy, SAMPLING, rank=1, world_size=3, with_reference=False, mode=mode)
     rollouts = [collector.collect(3), collector.collect(3)]  # each env: one episode of 4 steps, then 2 more
     collector.close()
     assert collector.seed_cursor == 4
     assert seeds_used(collector, rollouts) == [100 + 3 * k + 1 for k in range(4)]
-    others = [Collector(settings(), policy, SAMPLING, rank=r, world_size=3) for r in (0, 2)]
+    others = [Collector(settings(), policy, SAMPLING, rank=r, world_size=3, mode=mode) for r in (0, 2)]
     streams = [{c.next_seed() for _ in range(50)} for c in others]
     assert not streams[0] & streams[1] and not set(seeds_used(collector, rollouts)) & (streams[0] | streams[1])
 
 
-def test_rollouts_are_reproducible(policy):
+def test_rollouts_are_reproducible(policy, mode):
     def run():
         torch.manual_seed(0)
-        collector = Collector(settings(), policy, SAMPLING, with_reference=False)
+        collector = Collector(settings(), policy, SAMPLING, with_reference=False, mode=mode)
         rollout = collector.collect(5)
         collector.close()
         return ([[(r.tokens.tolist(), r.reward, r.truncated) for r in stream] for stream in rollout.steps],
@@ -78,9 +84,9 @@ def test_rollouts_are_reproducible(policy):
     assert len({tuple(r[0]) for stream in first[0] for r in stream}) > 1  # it did sample
 
 
-def test_episodes_continue_across_collect_calls(policy, monkeypatch):
+def test_episodes_continue_across_collect_calls(policy, mode, monkeypatch):
     answering(policy, monkeypatch, GARBAGE)
-    collector = Collector(settings(), policy, SAMPLING, with_reference=False)
+    collector = Collector(settings(), policy, SAMPLING, with_reference=False, mode=mode)
     first, second = collector.collect(3), collector.collect(3)
     collector.close()
     assert not first.episodes and all(not (r.truncated or r.terminated) for s in first.steps for r in s)
@@ -91,18 +97,19 @@ def test_episodes_continue_across_collect_calls(policy, monkeypatch):
     assert [e.seed for e in collector.episodes] == [102, 103]
 
 
-def test_one_generate_call_per_step_for_all_envs(policy, monkeypatch):
+def test_one_generate_call_per_step_for_all_envs(policy, mode, monkeypatch):
     calls = []
     answering(policy, monkeypatch, GARBAGE, calls)
-    collector = Collector(settings(num_envs=3), policy, SAMPLING, with_reference=False)
+    collector = Collector(settings(num_envs=3), policy, SAMPLING, with_reference=False, mode=mode)
     rollout = collector.collect(5)
     collector.close()
-    assert calls == [3] * 5
+    # async: the two env groups (env 0; envs 1 and 2) take turns, one batch each
+    assert calls == ([3] * 5 if mode == "sync" else [1, 2] * 5)
     assert [len(stream) for stream in rollout.steps] == [5, 5, 5]
 
 
-def test_unparseable_answers_leave_the_state_unchanged_and_are_counted(policy, monkeypatch):
-    collector = Collector(settings(), policy, SAMPLING, with_reference=False)
+def test_unparseable_answers_leave_the_state_unchanged_and_are_counted(policy, mode, monkeypatch):
+    collector = Collector(settings(), policy, SAMPLING, with_reference=False, mode=mode)
     positions = []
     answering(policy, monkeypatch, GARBAGE,
               before=lambda: positions.append([e.unwrapped.current for e in collector.envs.envs]))
@@ -117,9 +124,9 @@ def test_unparseable_answers_leave_the_state_unchanged_and_are_counted(policy, m
 
 @pytest.mark.parametrize(("answer", "valid"),
                          [('{"thoughts": "", "action": "jump"}', False), ('{"action": "+"}', True)])
-def test_well_formed_answers_are_not_format_failures(policy, monkeypatch, answer, valid):
+def test_well_formed_answers_are_not_format_failures(policy, mode, monkeypatch, answer, valid):
     answering(policy, monkeypatch, answer)
-    collector = Collector(settings(num_envs=1), policy, SAMPLING, with_reference=False)
+    collector = Collector(settings(num_envs=1), policy, SAMPLING, with_reference=False, mode=mode)
     rollout = collector.collect(2)
     collector.close()
     episodes = collector.episodes + rollout.episodes
@@ -127,18 +134,18 @@ def test_well_formed_answers_are_not_format_failures(policy, monkeypatch, answer
     assert sum(e.invalid_actions for e in episodes) == (0 if valid else 2)
 
 
-def test_time_limit_truncation_bootstraps_from_the_final_observation(policy, monkeypatch):
+def test_time_limit_truncation_bootstraps_from_the_final_observation(policy, mode, monkeypatch):
     answering(policy, monkeypatch, GARBAGE)
-    collector = Collector(settings(), policy, SAMPLING, with_reference=False)
+    collector = Collector(settings(), policy, SAMPLING, with_reference=False, mode=mode)
     final_prompts = {}
-    real_reset = collector._reset
+    real_record = collector._record
 
-    def reset(which):
-        if collector.envs is not None and all(collector.infos):  # not the first reset: episodes just ended
-            final_prompts.update(zip(which, collector.prompts(which), strict=True))
-        real_reset(which)
+    def record(*args):
+        done = real_record(*args)  # the episodes that just ended, still at their final observation
+        final_prompts.update(zip(done, collector.prompts(done), strict=True))
+        return done
 
-    collector._reset = reset
+    collector._record = record
     rollout = collector.collect(STEP_LIMIT + 1)
     collector.close()
     assert sorted(final_prompts) == [0, 1]
@@ -181,9 +188,9 @@ def kill_worker(collector, index: int) -> None:
     process.join()
 
 
-def test_worker_killed_between_collects_is_replaced(policy, monkeypatch, caplog):
+def test_worker_killed_between_collects_is_replaced(policy, mode, monkeypatch, caplog):
     answering(policy, monkeypatch, GARBAGE)
-    collector = Collector(settings(vector="async"), policy, SAMPLING, with_reference=False)
+    collector = Collector(settings(vector="async"), policy, SAMPLING, with_reference=False, mode=mode)
     try:
         collector.collect(1)
         old = list(collector.envs.processes)
@@ -201,13 +208,13 @@ def test_worker_killed_between_collects_is_replaced(policy, monkeypatch, caplog)
         collector.close()
 
 
-def test_worker_killed_during_a_step_cuts_the_episodes_as_truncations(policy, monkeypatch):
-    collector = Collector(settings(vector="async"), policy, SAMPLING, with_reference=False)
+def test_worker_killed_during_a_step_cuts_the_episodes_as_truncations(policy, mode, monkeypatch):
+    collector = Collector(settings(vector="async"), policy, SAMPLING, with_reference=False, mode=mode)
     steps = []
 
-    def maybe_kill():
+    def maybe_kill():  # before the second step of every env (async: the groups generate in turns)
         steps.append(1)
-        if len(steps) == 2:
+        if len(steps) == (2 if mode == "sync" else 4):
             kill_worker(collector, 1)
 
     answering(policy, monkeypatch, GARBAGE, before=maybe_kill)
@@ -222,8 +229,8 @@ def test_worker_killed_during_a_step_cuts_the_episodes_as_truncations(policy, mo
         collector.close()
 
 
-def test_a_worker_that_keeps_dying_stops_the_rollout(policy, monkeypatch):
-    collector = Collector(settings(vector="async"), policy, SAMPLING, with_reference=False)
+def test_a_worker_that_keeps_dying_stops_the_rollout(policy, mode, monkeypatch):
+    collector = Collector(settings(vector="async"), policy, SAMPLING, with_reference=False, mode=mode)
     answering(policy, monkeypatch, GARBAGE, before=lambda: kill_worker(collector, 0))
     try:
         with pytest.raises(RuntimeError, match="died 4 times"):

@@ -40,3 +40,4 @@ def test_two_processes_agree_on_gradients_and_split_the_seeds(tiny_qwen, tmp_pat
     assert result["skipped_updates"] == [1, 1]  # rank 1's NaN made both ranks skip (and nothing hung)
     assert result["trained_weights_agree"] and result["trained_weights_moved"]
     assert result["rng_resumed"] == [True, True] and len(set(result["rng_digests"])) == 2
+    assert result["async_updates"] == [3, 3] and result["async_weights_agree"]  # rollout.mode async, staleness 1

@@ -12,14 +12,21 @@ the same episodes: the group's n-th episode has one seed for all K envs, taken f
 first of them starts it; each env moves on to the group's next episode as soon as its own ends, so no env ever
 waits. Unparseable answers are handled by the env (its invalid-action outcome) and
 counted (the env's ``parse_failure``: names no action; the rollout's ``format_failures``: not the prompt's
-JSON format); nothing is ever replaced by a random action. A worker process that dies is replaced: the
-vector env is rebuilt, the cut episodes end as truncations, and training goes on.
+JSON format); nothing is ever replaced by a random action. A worker process that dies, or hangs past
+``env.step_timeout``/``env.reset_timeout`` (then it is killed), is replaced: the vector env is rebuilt, the cut
+episodes end as truncations, and training goes on.
+
+``mode="async"`` (``rollout.mode``) splits the envs into two groups that take turns, so one group's env steps
+and resets run in its workers while the other generates (:meth:`Collector._collect_overlapped`); several env
+settings (``env`` as a list) run one vector env each behind :class:`~vlgym_agents.rollout.mixed.MixedVectorEnv`,
+their prompts in the same batches. :meth:`Collector.generate` is the one place that generates.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
@@ -29,11 +36,12 @@ from gymnasium.vector import AutoresetMode
 
 from vlgym.core.parsing import extract_candidate
 from vlgym.eval import EpisodeResult
-from vlgym.vector import EnvFactory, WorkerDiedError, make_vector_env
+from vlgym.vector import EnvFactory, InProcessVectorEnv, WorkerDiedError, WorkerHungError, make_vector_env
 from vlgym_agents.config import EnvSettings, Sampling
 from vlgym_agents.engines import Engine
 from vlgym_agents.engines.hf import HFEngine
 from vlgym_agents.policy.vlm import Generation, Prompt, VLMPolicy
+from vlgym_agents.rollout.mixed import MixedVectorEnv
 from vlgym_agents.rollout.types import Rollout, StepRecord
 
 log = logging.getLogger(__name__)
@@ -69,17 +77,37 @@ def split_obs(obs: dict[str, Any], num_envs: int) -> list[dict[str, Any]]:
     return [{key: value[i] for key, value in obs.items()} for i in range(num_envs)]
 
 
-class Collector:
-    """Steps ``settings.num_envs`` copies of an env with a policy; see the module docstring."""
+@dataclass
+class Turn:
+    """The answers generated for some envs in one batch, before the envs have stepped with them."""
 
-    def __init__(self, settings: EnvSettings, policy: VLMPolicy, sampling: Sampling, *, rank: int = 0,
-                 world_size: int = 1, with_reference: bool = True, group_size: int = 1, engine: Engine | None = None):
-        if settings.num_envs % group_size:
-            raise ValueError(f"env.num_envs ({settings.num_envs}) must be a multiple of group_size ({group_size})")
-        self.settings, self.policy, self.sampling = settings, policy, sampling
+    indices: list[int]
+    prompts: list[Prompt]
+    generation: Generation
+    ref_log_probs: torch.Tensor
+    policy_version: int  # the update count of the weights that generated it
+
+
+class Collector:
+    """Steps ``settings.num_envs`` copies of an env (or of each env of a list) with a policy; see the module
+    docstring."""
+
+    def __init__(self, settings: EnvSettings | Sequence[EnvSettings], policy: VLMPolicy, sampling: Sampling, *,
+                 rank: int = 0,
+                 world_size: int = 1, with_reference: bool = True, group_size: int = 1, mode: str = "sync",
+                 max_staleness: int = 0, engine: Engine | None = None):
+        self.specs = [settings] if isinstance(settings, EnvSettings) else list(settings)
+        for spec in self.specs:  # a LOOP group never spans two envs
+            if spec.num_envs % group_size:
+                raise ValueError(f"env.num_envs ({spec.num_envs}) must be a multiple of group_size ({group_size})")
+        self.spec_of = [spec for spec in self.specs for _ in range(spec.num_envs)]  # env index -> its settings
+        self.num_envs = len(self.spec_of)
+        self.policy, self.sampling = policy, sampling
         self.engine = engine if engine is not None else HFEngine(policy)
         self.rank, self.world_size, self.with_reference = rank, world_size, with_reference
-        self.group_size = group_size
+        self.group_size, self.mode, self.max_staleness = group_size, mode, max_staleness
+        self.policy_version = 0  # the trainer's update count: recorded with each step (its behaviour policy)
+        self.carried: dict[int, Turn] = {}  # async, max_staleness 1: a group's step left in flight over an update
         self.seed_cursor = 0
         self.group_episode: list[int] = []  # per env: index of its next episode within its group
         self.group_seeds: dict[int, dict[int, int]] = {}  # per group: episode index -> seed, until all started
@@ -89,25 +117,38 @@ class Collector:
         self.episodes: list[EpisodeResult] = []
 
     # -- env management ------------------------------------------------------------------------------------
-    def _make_envs(self) -> gym.vector.VectorEnv:
-        s = self.settings
+    def _make_envs(self) -> gym.vector.VectorEnv | MixedVectorEnv:
+        if len(self.specs) > 1:
+            return MixedVectorEnv([self._make_part(spec) for spec in self.specs])
+        return self._make_part(self.specs[0])
+
+    @staticmethod
+    def _make_part(s: EnvSettings) -> gym.vector.VectorEnv:
         if s.vector == "sync":
             factory = EnvFactory(s.id, dict(s.kwargs), s.history)
-            return gym.vector.SyncVectorEnv([factory] * s.num_envs, autoreset_mode=AutoresetMode.DISABLED)
+            return InProcessVectorEnv([factory] * s.num_envs, autoreset_mode=AutoresetMode.DISABLED)
         return make_vector_env(s.id, s.num_envs, env_kwargs=dict(s.kwargs), history=s.history,
                                backend="ray" if s.vector == "ray" else "processes",
+                               step_timeout=s.step_timeout, reset_timeout=s.reset_timeout,
                                autoreset_mode=AutoresetMode.DISABLED)
 
-    def next_seed(self) -> int:
-        seed = self.settings.seed_start + self.seed_cursor * self.world_size + self.rank
+    def next_seed(self, spec: EnvSettings | None = None) -> int:
+        """The next episode seed from the cursor, in ``spec``'s range (default: the first env's)."""
+        seed = (spec or self.specs[0]).seed_start + self.seed_cursor * self.world_size + self.rank
         self.seed_cursor += 1
         return seed
 
     def _reset(self, which: Sequence[int]) -> None:
-        n = self.settings.num_envs
+        n = self.num_envs
         seeds: list[int | None] = [None] * n
         for i in which:
             seeds[i] = self._episode_seed(i)
+        if isinstance(self.envs, MixedVectorEnv):
+            self.envs.send_resets(which, [seeds[i] for i in which])
+            self._receive_resets(list(which))
+            for i in which:
+                self.episodes[i] = EpisodeResult(seed=seeds[i])
+            return
         mask = np.zeros(n, dtype=bool)
         mask[list(which)] = True
         obs, infos = self.envs.reset(seed=seeds, options={"reset_mask": mask})
@@ -120,12 +161,12 @@ class Collector:
         """The seed of env ``i``'s next episode: a fresh one, or its group's (see the module docstring)."""
         k = self.group_size
         if k == 1:
-            return self.next_seed()
+            return self.next_seed(self.spec_of[i])
         group, index = i // k, self.group_episode[i]
         self.group_episode[i] += 1
         seeds = self.group_seeds.setdefault(group, {})
         if index not in seeds:
-            seeds[index] = self.next_seed()
+            seeds[index] = self.next_seed(self.spec_of[i])
         seed = seeds[index]
         if min(self.group_episode[group * k: (group + 1) * k]) > index:  # all K started it: forget it
             del seeds[index]
@@ -140,38 +181,42 @@ class Collector:
         if self.envs is not None:
             self.envs.close()
         self.envs = self._make_envs()
-        n = self.settings.num_envs
+        n = self.num_envs
         self.obs, self.infos = [{} for _ in range(n)], [{} for _ in range(n)]
         self.episodes = [EpisodeResult(seed=-1) for _ in range(n)]
         self.group_episode, self.group_seeds = [0] * n, {}
+        self.carried = {}
         self._reset(range(n))
 
     def close(self) -> None:
+        self.carried = {}
         if self.envs is not None:
             self.envs.close()
             self.envs = None
 
     # -- acting ----------------------------------------------------------------------------------------------
     def prompts(self, indices: Sequence[int] | None = None) -> list[Prompt]:
-        indices = range(self.settings.num_envs) if indices is None else indices
-        return [self.policy.prompt(self.obs[i], self.infos[i], action_index=self.settings.number_actions)
+        indices = range(self.num_envs) if indices is None else indices
+        return [self.policy.prompt(self.obs[i], self.infos[i], action_index=self.spec_of[i].number_actions)
                 for i in indices]
 
     @torch.no_grad()
     def collect(self, steps_per_env: int) -> Rollout:
         """The next ``steps_per_env`` steps of every env.
 
-        A step lost to a dead worker is made up for: every rollout has the same size, so ranks run the same
-        number of minibatches (DDP's collectives pair up) and the env-step counters stay true.
+        A step lost to a dead or hung worker is made up for: every rollout has the same size, so ranks run the
+        same number of minibatches (DDP's collectives pair up) and the env-step counters stay true.
         """
         if self.envs is None:
             self.start()
-        n = self.settings.num_envs
+        n = self.num_envs
         rollout = Rollout(steps=[[] for _ in range(n)], last_values=[0.0] * n)
-        while len(rollout.steps[0]) < steps_per_env:
-            if rollout.worker_restarts > steps_per_env:
-                raise RuntimeError(f"env workers died {rollout.worker_restarts} times in one rollout: giving up")
-            self._step(rollout)
+        if self.mode == "async" and n > 1:
+            self._collect_overlapped(rollout, steps_per_env)
+        else:
+            while len(rollout.steps[0]) < steps_per_env:
+                self._check_restarts(rollout, steps_per_env)
+                self._step(rollout)
         rollout.last_values = self.policy.values(self.policy.encode(self.prompts())).tolist()
         rollout.open_seeds = self.open_seeds()
         return rollout
@@ -180,55 +225,136 @@ class Collector:
         """Answers for a batch of prompts (``batch``: their encoding), with the policy's log-probs and values."""
         return self.engine.generate(prompts, batch, self.sampling)
 
-    def _step(self, rollout: Rollout) -> None:
-        n, policy = self.settings.num_envs, self.policy
-        prompts = self.prompts()
-        batch = policy.encode(prompts)
+    def generate(self, indices: Sequence[int]) -> Turn:
+        """One batched answer for each env in ``indices`` (the only place the collector generates)."""
+        prompts = self.prompts(indices)
+        batch = self.policy.encode(prompts)
         generation = self.act(prompts, batch)
-        old_log_probs, values = generation.log_probs, generation.values
-        ref_log_probs = (policy.reference_log_probs(batch, generation.tokens, generation.mask, self.sampling)
-                         if self.with_reference else old_log_probs)
-        rollout.generated_tokens += int(generation.mask.sum())
+        ref_log_probs = (self.policy.reference_log_probs(batch, generation.tokens, generation.mask, self.sampling)
+                         if self.with_reference else generation.log_probs)
+        return Turn(list(indices), prompts, generation, ref_log_probs, self.policy_version)
+
+    def _step(self, rollout: Rollout) -> None:
+        """Generate for every env, step every env (one vector-env call), reset the finished ones."""
+        n = self.num_envs
+        turn = self.generate(range(n))
+        rollout.generated_tokens += int(turn.generation.mask.sum())
         try:
-            obs, rewards, terminated, truncated, infos = self.envs.step(tuple(generation.texts))
+            if isinstance(self.envs, MixedVectorEnv):
+                self.envs.send_steps(turn.indices, turn.generation.texts)
+                results = self.envs.receive(turn.indices)
+            else:
+                obs, rewards, terminated, truncated, infos = self.envs.step(tuple(turn.generation.texts))
+                results = list(zip(split_obs(obs, n), rewards, terminated, truncated, split_infos(infos, n),
+                                   strict=True))
         except WorkerDiedError as error:
             self._recover(rollout, error)
             return
-        obs_list, info_list = split_obs(obs, n), split_infos(infos, n)
-        records = []
-        for i in range(n):
-            length = int(generation.mask[i].sum())
-            record = StepRecord(prompt=prompts[i], tokens=generation.tokens[i, :length].cpu(),
-                                old_log_probs=old_log_probs[i, :length].cpu(),
-                                ref_log_probs=ref_log_probs[i, :length].cpu(), value=float(values[i]),
-                                seed=self.episodes[i].seed,
-                                reward=float(rewards[i]), terminated=bool(terminated[i]),
-                                truncated=bool(truncated[i]) and not bool(terminated[i]))
-            rollout.steps[i].append(record)
-            records.append(record)
-            self.obs[i], self.infos[i] = obs_list[i], info_list[i]
-            self.episodes[i].add_step(record.reward, info_list[i])
-            rollout.format_failures += not is_well_formed(generation.texts[i])
-        truncated_now = [i for i in range(n) if records[i].truncated]
-        if truncated_now:  # bootstrap from the value of the observation the time limit cut the episode at
-            final_values = policy.values(policy.encode(self.prompts(truncated_now)))
-            for i, value in zip(truncated_now, final_values.tolist(), strict=True):
-                records[i].final_value = value
-        done = [i for i in range(n) if records[i].terminated or records[i].truncated]
+        done = self._record(rollout, turn, results)
         if done:
-            for i in done:
-                self.episodes[i].finish(self.infos[i])
-                rollout.episodes.append(self.episodes[i])
             try:
                 self._reset(done)
             except WorkerDiedError as error:  # a worker can die between the step and the reset too
                 self._recover(rollout, error)
 
+    def _collect_overlapped(self, rollout: Rollout, steps_per_env: int) -> None:
+        """``rollout.mode: async``: two env groups take turns; while one generates, the other steps and resets.
+
+        The order of calls is fixed (generate A, send A's actions, receive B's step, send B's resets, receive A's
+        resets... ), never decided by which worker answers first, so seeds and samples do not depend on timing.
+        In the last turn group A has all its steps and would wait for B's last one; with ``max_staleness`` 1 it
+        generates its next step instead, which steps in its workers during the update and enters the next
+        rollout with this policy version (one update stale).
+        """
+        n = self.num_envs
+        groups = [list(range(n // 2)), list(range(n // 2, n))]
+        sent: dict[int, Turn] = self.carried  # group -> the turn whose actions its workers are stepping
+        self.carried = {}
+        resetting: dict[int, list[int]] = {}  # group -> its envs being reset
+        g = 1 - next(iter(sent)) if sent else 0  # a carried step is received in the other group's turn
+        while sent or any(len(rollout.steps[group[0]]) < steps_per_env for group in groups):
+            self._check_restarts(rollout, steps_per_env)
+            other = 1 - g
+            try:
+                if g in resetting:
+                    self._receive_resets(resetting.pop(g))
+                last_turn = other in sent and len(rollout.steps[groups[other][0]]) + 1 >= steps_per_env
+                if g not in sent and len(rollout.steps[groups[g][0]]) < steps_per_env:
+                    sent[g] = self._send(rollout, groups[g])  # meanwhile the other group steps in its workers
+                elif g not in sent and last_turn and self.max_staleness >= 1:
+                    self.carried = {g: self._send(rollout, groups[g])}
+                if other in sent:
+                    turn = sent.pop(other)
+                    results = self.envs.receive(turn.indices)
+                    done = self._record(rollout, turn, results)
+                    if done:
+                        seeds = [self._episode_seed(i) for i in done]
+                        self.envs.send_resets(done, seeds)
+                        for i, seed in zip(done, seeds, strict=True):
+                            self.episodes[i] = EpisodeResult(seed=seed)
+                        resetting[other] = done
+            except WorkerDiedError as error:
+                sent.clear()
+                resetting.clear()
+                self.carried = {}
+                self._recover(rollout, error)
+            g = other
+        for envs in resetting.values():
+            try:
+                self._receive_resets(envs)
+            except WorkerDiedError as error:
+                self._recover(rollout, error)
+
+    def _send(self, rollout: Rollout, group: list[int]) -> Turn:
+        turn = self.generate(group)
+        rollout.generated_tokens += int(turn.generation.mask.sum())
+        self.envs.send_steps(group, turn.generation.texts)
+        return turn
+
+    def _receive_resets(self, which: list[int]) -> None:
+        for i, (obs, info) in zip(which, self.envs.receive(which), strict=True):
+            self.obs[i], self.infos[i] = obs, info
+
+    def _record(self, rollout: Rollout, turn: Turn, results: list[tuple]) -> list[int]:
+        """Store the step of each env of ``turn``; return the envs whose episode ended (not yet reset)."""
+        generation, records = turn.generation, []
+        for row, (i, (obs, reward, terminated, truncated, info)) in enumerate(zip(turn.indices, results,
+                                                                                 strict=True)):
+            length = int(generation.mask[row].sum())
+            record = StepRecord(prompt=turn.prompts[row], tokens=generation.tokens[row, :length].cpu(),
+                                old_log_probs=generation.log_probs[row, :length].cpu(),
+                                ref_log_probs=turn.ref_log_probs[row, :length].cpu(),
+                                value=float(generation.values[row]), seed=self.episodes[i].seed,
+                                reward=float(reward), terminated=bool(terminated),
+                                truncated=bool(truncated) and not bool(terminated),
+                                policy_version=turn.policy_version)
+            rollout.steps[i].append(record)
+            records.append(record)
+            self.obs[i], self.infos[i] = obs, info
+            self.episodes[i].add_step(record.reward, info)
+            rollout.format_failures += not is_well_formed(generation.texts[row])
+        truncated_now = [i for i, r in zip(turn.indices, records, strict=True) if r.truncated]
+        if truncated_now:  # bootstrap from the value of the observation the time limit cut the episode at
+            final_values = self.policy.values(self.policy.encode(self.prompts(truncated_now)))
+            for i, value in zip(truncated_now, final_values.tolist(), strict=True):
+                rollout.steps[i][-1].final_value = value
+        done = [i for i, r in zip(turn.indices, records, strict=True) if r.terminated or r.truncated]
+        for i in done:
+            self.episodes[i].finish(self.infos[i])
+            rollout.episodes.append(self.episodes[i])
+            rollout.episode_envs.append(self.spec_of[i].id)
+        return done
+
+    def _check_restarts(self, rollout: Rollout, steps_per_env: int) -> None:
+        if rollout.worker_restarts > steps_per_env:
+            raise RuntimeError(f"env workers died {rollout.worker_restarts} times in one rollout: giving up")
+
     def _recover(self, rollout: Rollout, error: WorkerDiedError) -> None:
         """A worker died mid-step: end every running episode as a truncation at its last observation."""
         log.warning("%s; restarting the environments with fresh episodes", error)
         rollout.worker_restarts += 1
-        cut = [i for i in range(self.settings.num_envs) if rollout.steps[i]]
+        rollout.worker_timeouts += isinstance(error, WorkerHungError)
+        cut = [i for i in range(self.num_envs) if rollout.steps[i]]
         if cut:
             values = self.policy.values(self.policy.encode(self.prompts(cut))).tolist()
             for i, value in zip(cut, values, strict=True):

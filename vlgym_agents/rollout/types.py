@@ -28,6 +28,7 @@ class StepRecord:
     seed: int = -1  # the episode's seed (with groups: shared by the group's K episodes)
     advantage: float = 0.0  # set by the rule (GAE, leave-one-out, ...)
     ret: float = 0.0  # the step's return target, set by the rule
+    policy_version: int = 0  # updates done when it was sampled: old_log_probs are that (behaviour) policy's
 
 
 @dataclass
@@ -37,7 +38,13 @@ class Rollout:
     steps: list[list[StepRecord]]
     last_values: list[float]
     episodes: list[EpisodeResult] = field(default_factory=list)
+    episode_envs: list[str] = field(default_factory=list)  # the env id of each finished episode
     generated_tokens: int = 0
     format_failures: int = 0  # answers that were not a JSON object with an "action" field (the prompt's format)
     worker_restarts: int = 0
+    worker_timeouts: int = 0  # of the restarts, those for a worker that hung (env.step_timeout/reset_timeout)
     open_seeds: set[int] = field(default_factory=set)  # group episodes some env has still to finish
+
+    def staleness(self, version: int) -> int:
+        """How many updates the oldest step's sampling policy is behind ``version`` (0: all on-policy)."""
+        return max((version - r.policy_version for s in self.steps for r in s), default=0)
