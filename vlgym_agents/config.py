@@ -85,6 +85,12 @@ class EnvSettings(Strict):
         check_action_index(self.id, self.number_actions)
         return self
 
+    @model_validator(mode="after")
+    def _timeouts_need_worker_processes(self) -> EnvSettings:
+        if (self.step_timeout or self.reset_timeout) and self.vector != "async":
+            raise ValueError("env.step_timeout / env.reset_timeout need env.vector: async (worker processes)")
+        return self
+
 
 class AlgoSettings(Strict):
     """The learning rule (``name``, any registered rule) with one settings block per registered rule, named after

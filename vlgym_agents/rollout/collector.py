@@ -128,8 +128,8 @@ class Collector:
             factory = EnvFactory(s.id, dict(s.kwargs), s.history)
             return InProcessVectorEnv([factory] * s.num_envs, autoreset_mode=AutoresetMode.DISABLED)
         return make_vector_env(s.id, s.num_envs, env_kwargs=dict(s.kwargs), history=s.history,
-                               backend="ray" if s.vector == "ray" else "processes",
-                               step_timeout=s.step_timeout, reset_timeout=s.reset_timeout,
+                               **({"backend": "ray"} if s.vector == "ray" else  # timeouts: worker processes only
+                                  {"step_timeout": s.step_timeout, "reset_timeout": s.reset_timeout}),
                                autoreset_mode=AutoresetMode.DISABLED)
 
     def next_seed(self, spec: EnvSettings | None = None) -> int:
