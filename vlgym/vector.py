@@ -23,7 +23,7 @@ from gymnasium.vector.async_vector_env import AsyncState
 
 from vlgym.workers import EnvFactory, WorkerDiedError
 
-__all__ = ["EnvFactory", "VLGymAsyncVectorEnv", "WorkerDiedError", "make_vector_env"]
+__all__ = ["EnvFactory", "VLGymAsyncVectorEnv", "WorkerDiedError", "make_vector_env", "split_infos", "split_obs"]
 
 
 class WorkerHungError(WorkerDiedError):
@@ -188,3 +188,25 @@ def make_vector_env(env_ids: str | Sequence[str], num_envs: int | None = None, *
     if backend != "processes":
         raise ValueError(f"backend must be 'processes' or 'ray', got {backend!r}")
     return VLGymAsyncVectorEnv(env_ids, env_kwargs, history=history, context=context, **kwargs)
+
+
+def split_infos(infos: dict[str, Any], num_envs: int) -> list[dict[str, Any]]:
+    """Vector-env info (arrays with ``_key`` masks) to one dict per env (only the keys that env reported).
+
+    A nested dict in an env's info (WebShop's ``purchase``) arrives as a nested dict of arrays: split it too.
+    """
+    out: list[dict[str, Any]] = [{} for _ in range(num_envs)]
+    for key, values in infos.items():
+        if key.startswith("_"):
+            continue
+        present = infos.get(f"_{key}", np.ones(num_envs, dtype=bool))
+        per_env = split_infos(values, num_envs) if isinstance(values, dict) else values
+        for i in range(num_envs):
+            if present[i]:
+                out[i][key] = per_env[i]
+    return out
+
+
+def split_obs(obs: dict[str, Any], num_envs: int) -> list[dict[str, Any]]:
+    """A batched ``Dict`` observation to one observation per env."""
+    return [{key: value[i] for key, value in obs.items()} for i in range(num_envs)]

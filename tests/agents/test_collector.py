@@ -10,10 +10,11 @@ import torch
 
 import vlgym  # noqa: F401
 from vlgym.eval import summarize
+from vlgym.vector import split_infos
 from vlgym_agents.config import EnvSettings
 from vlgym_agents.policy.sampling import Sampling
 from vlgym_agents.policy.vlm import LoraSettings, PolicyConfig, VLMPolicy
-from vlgym_agents.rollout.collector import Collector, split_infos
+from vlgym_agents.rollout.collector import Collector
 from vlgym_agents.rollout.gae import assign_advantages
 
 SAMPLING = Sampling(max_new_tokens=8)

@@ -19,7 +19,7 @@ import gymnasium as gym
 import numpy as np
 
 from vlgym.prompts import prompt_text
-from vlgym.vector import make_vector_env
+from vlgym.vector import make_vector_env, split_infos
 
 
 class VerlEnvManager:
@@ -52,14 +52,14 @@ class VerlEnvManager:
         self.next_seed += self.env_num
         obs, infos = self.envs.reset(seed=seeds)
         self.done[:] = False
-        infos = _split(infos, self.batch_size)
+        infos = split_infos(infos, self.batch_size)
         return self._observations(obs, infos, range(self.batch_size)), infos
 
     def step(self, text_actions: Sequence[str]) -> tuple[dict[str, Any], np.ndarray, np.ndarray, list[dict]]:
         """One step of every running env with the model's raw answers (done envs ignore theirs)."""
         was_done = self.done.copy()
         obs, rewards, terminated, truncated, infos = self.envs.step(np.array(list(text_actions), dtype=object))
-        infos = _split(infos, self.batch_size)
+        infos = split_infos(infos, self.batch_size)
         running = np.flatnonzero(~was_done)
         rewards = np.where(was_done, 0.0, rewards)
         self.done |= np.logical_or(terminated, truncated)
@@ -86,16 +86,3 @@ class VerlEnvManager:
                 "image": np.stack([o["image"] for o in self._obs]),
                 "anchor": [o["text"] for o in self._obs]}
 
-
-def _split(infos: dict[str, Any], n: int) -> list[dict[str, Any]]:
-    """gymnasium's batched info dict back into one dict per env (keys an env did not report are left out)."""
-    result: list[dict[str, Any]] = [{} for _ in range(n)]
-    for key, values in infos.items():
-        if key.startswith("_"):
-            continue
-        present = infos.get(f"_{key}", np.ones(n, dtype=bool))
-        per_env = _split(values, n) if isinstance(values, dict) else values
-        for i in range(n):
-            if present[i]:
-                result[i][key] = per_env[i]
-    return result

@@ -36,7 +36,15 @@ from gymnasium.vector import AutoresetMode
 
 from vlgym.core.parsing import extract_candidate
 from vlgym.eval import EpisodeResult
-from vlgym.vector import EnvFactory, InProcessVectorEnv, WorkerDiedError, WorkerHungError, make_vector_env
+from vlgym.vector import (
+    EnvFactory,
+    InProcessVectorEnv,
+    WorkerDiedError,
+    WorkerHungError,
+    make_vector_env,
+    split_infos,
+    split_obs,
+)
 from vlgym_agents.config import EnvSettings, Sampling
 from vlgym_agents.engines import Engine
 from vlgym_agents.engines.hf import HFEngine
@@ -54,27 +62,6 @@ def is_well_formed(answer: str) -> bool:
     (True, False)
     """
     return extract_candidate(answer)[1] == "json"
-
-
-def split_infos(infos: dict[str, Any], num_envs: int) -> list[dict[str, Any]]:
-    """Vector-env info (arrays with ``_key`` masks) to one dict per env (only the keys that env reported).
-
-    A nested dict in an env's info (WebShop's ``purchase``) arrives as a nested dict of arrays: split it too.
-    """
-    out: list[dict[str, Any]] = [{} for _ in range(num_envs)]
-    for key, values in infos.items():
-        if key.startswith("_"):
-            continue
-        present = infos.get(f"_{key}", np.ones(num_envs, dtype=bool))
-        per_env = split_infos(values, num_envs) if isinstance(values, dict) else values
-        for i in range(num_envs):
-            if present[i]:
-                out[i][key] = per_env[i]
-    return out
-
-
-def split_obs(obs: dict[str, Any], num_envs: int) -> list[dict[str, Any]]:
-    return [{key: value[i] for key, value in obs.items()} for i in range(num_envs)]
 
 
 @dataclass
