@@ -1,7 +1,7 @@
 """Compare VL-DAC, RL4VLM (λ = 0.5, 0.3) and LOOP from one warm-started tiny VLM, on CPU.
 
 For each env (NumberLine, EZPoints; ``state_in_text=True``: a tiny model cannot read cards from pixels in
-CPU-minutes, see research/learnability.md) a tiny Qwen2.5-VL is built and warm-started once on expert
+CPU-minutes) a tiny Qwen2.5-VL is built and warm-started once on expert
 demonstrations until its sampled answers are valid; every algorithm and seed then starts from that same model,
 with the same shared settings (configs/quickstart.yaml: LoRA, KL to the warm start, lr, rollout size), and only
 ``algo.*`` differs. Each run ends with a held-out evaluation (the same seeds for all runs, greedy and sampled).

@@ -14,7 +14,7 @@ after-RL per seed and pooled: one lucky seed does not make a result.
 
 NumberLine runs with ``state_in_text=True``: the positions are also written in the prompt (the picture stays).
 A tiny model trained from scratch does not learn to read digits and marker positions from pixels within
-CPU-minutes (research/learnability.md); with the state in text the demo shows the learning algorithm, not the
+CPU-minutes; with the state in text the demo shows the learning algorithm, not the
 vision tower's pre-training.
 """
 

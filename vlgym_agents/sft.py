@@ -6,8 +6,8 @@ demonstrations): each step is the prompt the policy would see and the answer
 ``{"thoughts": ..., "action": <expert action>}``. Training is teacher-forced cross-entropy
 on the answer tokens (and the end-of-turn token). Every ``check_every`` steps the policy plays a few episodes
 with the RL sampling parameters, and training stops as soon as its *sampled* answers are valid often enough:
-greedy decoding hides a format that is right at the argmax but still too uncertain to sample (see
-research/learnability.md), and stopping early leaves RL room to improve.
+greedy decoding hides a format that is right at the argmax but still too uncertain to sample,
+and stopping early leaves RL room to improve.
 
 The result is a plain model folder (a LoRA adapter, if any, is merged), which RL then loads as its base model
 and KL reference.
