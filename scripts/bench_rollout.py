@@ -1,62 +1,106 @@
-"""Rollout throughput of the two engines (``rollout.engine: hf | vllm``) on the same training config, one run each.
+"""Rollout throughput: every requested combination of env, engine (``rollout.engine``: hf | vllm) and rollout mode
+(``rollout.mode``: sync | async), all in one run, so that ratios come from one machine state.
 
-    python scripts/bench_rollout.py                                  # CPU, the vLLM-sized tiny model
+    .venv-vllm/bin/python scripts/bench_rollout.py                   # CPU, the vLLM-sized tiny model, both engines
+    python scripts/bench_rollout.py --engine hf --mode sync --mode async --env numberline --env webshop
     python scripts/bench_rollout.py --arch qwen2.5-vl-3b --device cuda --num-envs 32 --max-new-tokens 64
 
-Reports, per engine, env steps/s, generated tokens/s (over the whole loop and over generation alone) and where the
-time went: generate (the engine), score (the policy's batched forward that gives the old log-probs and values;
-inside generate for hf), env (prompt encoding, reference log-probs, env steps) and update (PPO epochs). The first
-update of each run (start-up, warm-up) is left out. ``--arch`` builds a real-size architecture from its config
-with random weights (vlgym_agents/policy/sized.py): answers run to ``--max-new-tokens``, the same for both engines.
-Needs .venv-vllm for ``--engine vllm`` (scripts/install_vllm.sh).
+Each combination is one short training run of the same config (same model weights, torch seed and episode
+seeds): one untimed update (worker start-up, warm-up), then ``--updates`` timed ones of ``--num-envs`` x
+``--steps-per-env`` env steps. One row per combination: env steps/s over the rollouts alone (what ``rollout.mode``
+changes) and over the whole loop, the first as a ratio to the env's first row, the share of rollout wall time in
+which the engine generates or scores, generated tokens/s, and where the time went: generate (the engine), score
+(the policy's batched forward that gives the old log-probs and values; inside generate for hf), env (the rest of
+the rollout: prompt encoding, reference log-probs, env steps and resets not hidden behind generation) and update
+(PPO epochs). The load average is printed beside each row: the machine may be shared. ``--arch`` builds a
+real-size architecture from its config with random weights (vlgym_agents/policy/sized.py): answers run to
+``--max-new-tokens``, the same for both engines. ``--engine vllm`` needs .venv-vllm (scripts/install_vllm.sh).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
+import os
 import tempfile
 from pathlib import Path
 
+ENVS = {  # name -> (env id, kwargs)
+    "numberline": ("vlgym/GymCards-NumberLine-v0", {"state_in_text": True, "image_size": 56}),
+    "miniworld": ("vlgym/MiniWorld-OneRoom-v0", {"image_size": 256}),
+    "alfworld": ("vlgym/ALFWorld-v0", {"image_size": [192, 320]}),
+    "webshop": ("vlgym/WebShop-v0", {"renderer": "browser", "num_products": 100, "image_size": [384, 512]}),
+}
+NO_VLLM = ("--engine vllm needs vLLM, which lives in its own virtual environment: run this script with "
+           ".venv-vllm/bin/python (build it with `bash scripts/install_vllm.sh`), or pass --engine hf")
 
-def run(engine: str, model: Path, out: Path, args) -> dict:
+
+def run(env: str, engine: str, mode: str, model: Path, out: Path, args) -> dict:
+    """One training run of ``env`` with ``engine`` in ``mode``; its timed updates, summed."""
     from vlgym_agents.config import load_config
     from vlgym_agents.train import Trainer
 
+    env_id, kwargs = ENVS[env]
     steps_per_update = args.num_envs * args.steps_per_env
-    config = load_config(None, [
-        f"model.path={model}", f"model.dtype={args.dtype}", "model.value_head_hidden=[64]",
-        "env.id=vlgym/GymCards-NumberLine-v0", "env.kwargs.state_in_text=true", "env.kwargs.image_size=56",
-        f"env.num_envs={args.num_envs}", f"sampling.max_new_tokens={args.max_new_tokens}",
-        f"run.steps_per_env={args.steps_per_env}", f"run.total_env_steps={steps_per_update * (args.updates + 1)}",
-        f"algo.minibatch_size={min(16, steps_per_update)}", "algo.ppo_epochs=1", "algo.vldac.warmup_updates=0",
-        "run.checkpoint_every=100000", "eval.episodes=0", f"run.device={args.device}",
-        f"run.torch_threads={args.torch_threads}", f"run.output_dir={out / engine}", f"rollout.engine={engine}",
-        f"rollout.vllm.gpu_memory_utilization={args.gpu_memory_utilization}"])
+    config = load_config(None, base={
+        "model": {"path": str(model), "dtype": args.dtype, "value_head_hidden": [64]},
+        "env": {"id": env_id, "kwargs": kwargs, "num_envs": args.num_envs},
+        "sampling": {"max_new_tokens": args.max_new_tokens},
+        "run": {"steps_per_env": args.steps_per_env, "total_env_steps": steps_per_update * (args.updates + 1),
+                "checkpoint_every": 100000, "device": args.device, "torch_threads": args.torch_threads,
+                "output_dir": str(out / f"{env}-{engine}-{mode}")},
+        "algo": {"minibatch_size": min(16, steps_per_update), "ppo_epochs": 1, "vldac": {"warmup_updates": 0}},
+        "eval": {"episodes": 0},
+        "rollout": {"engine": engine, "mode": mode,
+                    "vllm": {"gpu_memory_utilization": args.gpu_memory_utilization}}})
     Trainer(config).train()
-    rows = [json.loads(line) for line in (out / engine / "metrics.jsonl").read_text().splitlines()][1:]
+    metrics = Path(config.run.output_dir) / "metrics.jsonl"
+    rows = [json.loads(line) for line in metrics.read_text().splitlines()][1:]
 
     def total(key: str) -> float:
         return sum(r[key] for r in rows)
 
-    seconds, collect = total("collect_s") + total("update_s"), total("collect_s")
+    collect, update = total("collect_s"), total("update_s")
     generate, score = total("engine_generate_s"), total("engine_score_s")
     tokens = sum(r["tokens_per_s"] * r["collect_s"] for r in rows)
     steps = steps_per_update * len(rows)
-    return {"engine": engine, "env_steps_timed": steps, "seconds": seconds, "env_steps_per_s": steps / seconds,
-            "generated_tokens_per_s": tokens / seconds, "generate_tokens_per_s": tokens / generate,
-            "mean_answer_tokens": tokens / steps,
-            "split_s": {"generate": generate, "score": score, "env": collect - generate - score,
-                        "update": total("update_s")},
+    return {"env": env, "engine": engine, "mode": mode, "env_steps_timed": steps, "seconds": collect + update,
+            "env_steps_per_s": steps / (collect + update), "rollout_env_steps_per_s": steps / collect,
+            "generating": (generate + score) / collect, "generated_tokens_per_s": tokens / (collect + update),
+            "generate_tokens_per_s": tokens / generate, "mean_answer_tokens": tokens / steps,
+            "split_s": {"generate": generate, "score": score, "env": collect - generate - score, "update": update},
+            "worker_restarts": total("worker_restarts"), "load_average": os.getloadavg(),
             **({"engine_logprob_mae": max(r["engine_logprob_mae"] for r in rows)} if engine == "vllm" else {})}
+
+
+HEADER = (f"{'env':<11} {'engine':<6} {'mode':<5} {'steps/s':>7} {'ratio':>5} {'loop':>6} {'generating':>10} "
+          f"{'tokens/s':>8} {'generate':>8} {'score':>6} {'env':>6} {'update':>6}  load average")
+
+
+def table_row(row: dict, first: dict) -> str:
+    """``row`` as a table line; ``ratio`` is its rollout env steps/s over ``first``'s (the env's first row)."""
+    split = row["split_s"]
+    line = (f"{row['env']:<11} {row['engine']:<6} {row['mode']:<5} {row['rollout_env_steps_per_s']:>7.2f} "
+            f"{row['rollout_env_steps_per_s'] / first['rollout_env_steps_per_s']:>5.2f} "
+            f"{row['env_steps_per_s']:>6.2f} {row['generating']:>10.0%} {row['generated_tokens_per_s']:>8.1f} "
+            f"{split['generate']:>7.1f}s {split['score']:>5.1f}s {split['env']:>5.1f}s {split['update']:>5.1f}s  "
+            + " ".join(f"{x:.2f}" for x in row["load_average"]))
+    if row["worker_restarts"]:
+        line += f"  ({row['worker_restarts']} restarts)"
+    if "engine_logprob_mae" in row:
+        line += f"  (vLLM log-prob MAE {row['engine_logprob_mae']:.1e})"
+    return line
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--engine", nargs="+", default=["hf", "vllm"], choices=["hf", "vllm"])
+    parser.add_argument("--env", action="append", choices=sorted(ENVS), help="repeatable; default: numberline")
+    parser.add_argument("--engine", action="append", choices=["hf", "vllm"], help="repeatable; default: hf and vllm")
+    parser.add_argument("--mode", action="append", choices=["sync", "async"], help="repeatable; default: sync")
     parser.add_argument("--arch", default="tiny", choices=["tiny", "qwen2.5-vl-3b", "qwen2.5-vl-7b"])
     parser.add_argument("--num-envs", type=int, default=16)
-    parser.add_argument("--steps-per-env", type=int, default=4)
+    parser.add_argument("--steps-per-env", type=int, default=4, help="per env and update")
     parser.add_argument("--updates", type=int, default=2, help="timed updates (after one untimed)")
     parser.add_argument("--max-new-tokens", type=int, default=24)
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
@@ -65,16 +109,31 @@ def main() -> None:
     parser.add_argument("--gpu-memory-utilization", type=float, default=0.3, help="vLLM's share (CPU: of RAM)")
     parser.add_argument("--output", type=Path, default=None, help="write the results as JSON")
     args = parser.parse_args()
+    envs, engines, modes = args.env or ["numberline"], args.engine or ["hf", "vllm"], args.mode or ["sync"]
+    if "vllm" in engines and importlib.util.find_spec("vllm") is None:
+        parser.error(NO_VLLM)
     args.dtype = args.dtype or ("float32" if args.device == "cpu" else "bfloat16")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import rich
 
     from vlgym_agents.policy.sized import build_sized_vlm
 
+    rich.reconfigure(quiet=True)  # the trainer's progress bars would break up the table
+
+    results = {"arch": args.arch, "device": args.device, "dtype": args.dtype, "num_envs": args.num_envs,
+               "steps_per_env": args.steps_per_env, "updates": args.updates,
+               "max_new_tokens": args.max_new_tokens, "runs": []}
     with tempfile.TemporaryDirectory() as tmp:
         model = build_sized_vlm(Path(tmp) / "model", args.arch, dtype=args.dtype, device=args.device)
-        results = {"arch": args.arch, "device": args.device, "dtype": args.dtype, "num_envs": args.num_envs,
-                   "max_new_tokens": args.max_new_tokens,
-                   "runs": [run(engine, model, Path(tmp), args) for engine in args.engine]}
-    print(json.dumps(results, indent=2))
+        print(HEADER, flush=True)
+        for env in envs:
+            first = None
+            for engine in engines:
+                for mode in modes:
+                    row = run(env, engine, mode, model, Path(tmp), args)
+                    first = first or row
+                    results["runs"].append(row)
+                    print(table_row(row, first), flush=True)
     if args.output:
         args.output.write_text(json.dumps(results, indent=2) + "\n")
 
