@@ -6,4 +6,6 @@ cd "$(dirname "$0")/.."
 bash scripts/install.sh dev,miniworld,alfworld,webshop,agents,record,remote,ray,vllm  # vllm: .venv-vllm, for tests_vllm/
 bash scripts/base_venv.sh
 .venv/bin/ruff check .
-.venv/bin/python -m pytest tests -q "$@"
+# Over every core (pytest-xdist), a test file's tests on one worker, files handed out in the order of
+# tests/conftest.py (the longest first). `-n 0` runs serially; a plain `pytest tests/...` does too.
+.venv/bin/python -m pytest tests -q -n logical --dist loadfile --no-loadscope-reorder "$@"

@@ -1,6 +1,8 @@
 """``vlgym``'s user errors: one line on stderr, exit code 2, no traceback; bugs and ``--debug`` keep tracebacks.
 
-The command runs as a user runs it, in a subprocess (``python -m vlgym.cli``), in a temporary folder.
+The user errors run ``vlgym`` in this process the way the console script does, from a temporary folder; the exit
+codes a user sees (0, and 1 with the traceback of ``--debug`` or a bug) come from the command run as a user runs
+it, in a subprocess (``python -m vlgym.cli``).
 """
 
 import json
@@ -18,10 +20,29 @@ ROOT = Path(__file__).resolve().parents[1]
 NUMBERLINE = ["eval", "--env", "vlgym/GymCards-NumberLine-v0", "--agent", "expert"]
 
 
-def vlgym_cli(*args: str, cwd: Path, env: dict | None = None, python: str = sys.executable):
+def vlgym_cli(*args: str, cwd: Path, env: dict | None = None):
     environ = {**os.environ, "PYTHONPATH": str(ROOT), "VLGYM_DEBUG": "", **(env or {})}
-    return subprocess.run([python, "-m", "vlgym.cli", *args], cwd=cwd, env=environ, capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, timeout=120)
+    return subprocess.run([sys.executable, "-m", "vlgym.cli", *args], cwd=cwd, env=environ, capture_output=True,
+                          text=True, stdin=subprocess.DEVNULL, timeout=120)
+
+
+@pytest.fixture
+def vlgym_main(monkeypatch, capsys, tmp_path):
+    """``vlgym_main(*args)``: ``vlgym ARGS`` in this process the way the console script runs it, from tmp_path;
+    a CompletedProcess with its exit code and output."""
+    from vlgym.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("VLGYM_DEBUG", raising=False)
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        monkeypatch.setattr(sys, "argv", ["vlgym", *args])
+        with pytest.raises(SystemExit) as exited:
+            main()
+        output = capsys.readouterr()
+        return subprocess.CompletedProcess(args, exited.value.code, output.out, output.err)
+
+    return run
 
 
 def assert_user_error(result, *fragments: str) -> None:
@@ -34,10 +55,9 @@ def assert_user_error(result, *fragments: str) -> None:
         assert fragment in lines[0], output
 
 
-def manifest_file(tmp_path: Path) -> Path:
+def manifest_file(vlgym_main, tmp_path: Path) -> Path:
     path = tmp_path / "nl.json"
-    result = vlgym_cli("manifest", "vlgym/GymCards-NumberLine-v0", "--split", "eval=3", "--output", str(path),
-                       cwd=tmp_path)
+    result = vlgym_main("manifest", "vlgym/GymCards-NumberLine-v0", "--split", "eval=3", "--output", str(path))
     assert result.returncode == 0, result.stderr
     return path
 
@@ -75,22 +95,22 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_user_error_is_one_line_and_exit_code_2(case, tmp_path):
+def test_user_error_is_one_line_and_exit_code_2(case, vlgym_main, tmp_path):
     args, fragments = CASES[case]
     (tmp_path / "a_file").write_text("not a folder")
-    assert_user_error(vlgym_cli(*args, cwd=tmp_path), *fragments)
+    assert_user_error(vlgym_main(*args), *fragments)
 
 
-def test_a_manifest_for_another_env_is_a_user_error(tmp_path):
-    manifest = manifest_file(tmp_path)
-    result = vlgym_cli("eval", "--env", "vlgym/GymCards-Blackjack-v0", "--manifest", str(manifest), cwd=tmp_path)
+def test_a_manifest_for_another_env_is_a_user_error(vlgym_main, tmp_path):
+    manifest = manifest_file(vlgym_main, tmp_path)
+    result = vlgym_main("eval", "--env", "vlgym/GymCards-Blackjack-v0", "--manifest", str(manifest))
     assert_user_error(result, "manifest for vlgym/GymCards-NumberLine-v0")
 
 
-def test_a_manifest_that_is_not_json_is_a_user_error(tmp_path):
+def test_a_manifest_that_is_not_json_is_a_user_error(vlgym_main, tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
-    assert_user_error(vlgym_cli("eval", "--manifest", str(bad), cwd=tmp_path), "bad.json")
+    assert_user_error(vlgym_main("eval", "--manifest", str(bad)), "bad.json")
 
 
 def test_debug_flag_and_variable_show_the_traceback(tmp_path):

@@ -1,6 +1,9 @@
-"""Helpers shared by tests that run over every registered id (importable: pytest's pythonpath has tests/)."""
+"""Helpers shared by tests that run over every registered id, and a free port (importable: pytest's pythonpath has
+tests/)."""
 
 from __future__ import annotations
+
+import socket
 
 import gymnasium as gym
 
@@ -15,6 +18,14 @@ FAST_KWARGS = {"miniworld": {"image_size": (60, 80)},
                "alfworld": {"task_types": ["look_at_obj_in_light"]}}
 
 IDS = sorted(vlgym.list_envs())
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that is free now, for a server that must be started on a given port (the suite runs
+    in parallel: never a fixed port)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 #: Model output meant to break parsers and envs: huge, nested, code, odd numbers, control characters, lone
 #: surrogates, right-to-left marks.

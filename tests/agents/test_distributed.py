@@ -3,18 +3,13 @@ and a two-process Trainer run ends with the same weights on both ranks (see ddp_
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
+from testkit import free_port
+
 HERE = Path(__file__).resolve().parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_two_processes_agree_on_gradients_and_split_the_seeds(tiny_qwen, tmp_path):

@@ -7,7 +7,8 @@ import time
 
 import pytest
 import ray
-from remote.remote_kit import RunningServer, free_port, running_server
+from remote.remote_kit import RunningServer, running_server
+from testkit import free_port
 
 from vlgym.remote.server import Limits
 from vlgym_agents.policy.sampling import Sampling

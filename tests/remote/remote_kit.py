@@ -3,7 +3,6 @@ and comparing what a remote env returns with the local env, value by value, type
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -12,6 +11,7 @@ from typing import Any
 
 import httpx
 import numpy as np
+from testkit import free_port
 
 from vlgym.remote.server import Limits, make_server
 
@@ -37,12 +37,6 @@ def assert_identical(remote: Any, local: Any, where: str = "value") -> None:
         assert np.isnan(remote), where
     else:
         assert remote == local, f"{where}: {remote!r} != {local!r}"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:  # an ephemeral port that is free now
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class RunningServer:

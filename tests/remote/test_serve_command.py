@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -12,15 +11,10 @@ import time
 import gymnasium as gym
 import httpx
 import pytest
+from testkit import free_port
 from typer.testing import CliRunner
 
 from vlgym.cli import app
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_serve_runs_a_server_that_gym_make_talks_to():

@@ -69,12 +69,14 @@ def _start_xvfb() -> str:
     if binary is None:
         raise HeadlessGLError("Xvfb is not installed")
     for number in range(110, 400):
-        if Path(f"/tmp/.X{number}-lock").exists() or Path(f"/tmp/.X11-unix/X{number}").exists():
+        lock = Path(f"/tmp/.X{number}-lock")
+        if lock.exists() or Path(f"/tmp/.X11-unix/X{number}").exists():
             continue
         process = subprocess.Popen([binary, f":{number}", "-screen", "0", "64x64x24", "-nolisten", "tcp"],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for _ in range(100):
-            if Path(f"/tmp/.X11-unix/X{number}").exists():
+            # ours only if its lock names our server: another process may have taken the number at the same time
+            if Path(f"/tmp/.X11-unix/X{number}").exists() and _lock_holder(lock) == process.pid:
                 atexit.register(process.terminate)
                 return f":{number}"
             if process.poll() is not None:
@@ -82,6 +84,14 @@ def _start_xvfb() -> str:
             time.sleep(0.05)
         process.terminate()
     raise HeadlessGLError("Xvfb did not start on any display from :110 to :399")
+
+
+def _lock_holder(lock: Path) -> int | None:
+    """The process id an X server wrote into its display lock file, if it is there yet."""
+    try:
+        return int(lock.read_text().strip())
+    except (OSError, ValueError):
+        return None
 
 
 def _preload_triton() -> None:
