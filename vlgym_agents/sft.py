@@ -19,6 +19,7 @@ import json
 import logging
 import random
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,21 +114,47 @@ def answer_tokens(policy: VLMPolicy, answers: list[str]) -> tuple[torch.Tensor, 
     return tokens.to(policy.device), mask.to(policy.device)
 
 
-def sft_loss(policy: VLMPolicy, demos: list[Demonstration], value_aux: float = 0.0) -> torch.Tensor:
-    """Mean negative log-likelihood per answer token, plus ``value_aux`` times the auxiliary value loss.
+class StateReadout:
+    """The auxiliary objective's fixed readout: the last prompt token's state ``h`` projected on a fixed random
+    unit direction ``u``, fitted to the standardised return-to-go of the demonstrations.
 
-    The auxiliary loss, ½ (V(s) − R)² with R the expert's discounted return-to-go, trains the policy's value
-    head on the last prompt token's final hidden state *with its gradient reaching the model*: that makes the
-    state the RL critic will read carry the value. The head itself is not saved (RL starts a fresh one).
+    Nothing in the readout learns, so the loss can only be met by moving the state itself, by about one unit
+    along ``u`` per standard deviation of the return: a scale a fresh value head at its usual initialisation
+    reads. (A learned head can instead grow its weights and leave states that differ between prompts by ~0.1%,
+    which the RL critic, a new head, cannot read.)
+    """
+
+    def __init__(self, hidden_size: int, returns: Sequence[float]):
+        direction = torch.randn(hidden_size, generator=torch.Generator().manual_seed(0))
+        self.direction = direction / direction.norm()
+        targets = torch.tensor(list(returns), dtype=torch.float32)
+        self.mean = float(targets.mean())
+        self.std = float(targets.std()) if len(targets) > 1 and float(targets.std()) > 1e-6 else 1.0
+
+    def __call__(self, hidden: torch.Tensor) -> torch.Tensor:
+        return hidden.float() @ self.direction.to(hidden.device)
+
+    def loss(self, projections: torch.Tensor, returns: Sequence[float]) -> torch.Tensor:
+        """½ (h·u − standardised return)², averaged."""
+        targets = (torch.tensor(list(returns), dtype=projections.dtype, device=projections.device) - self.mean)
+        return 0.5 * (projections - targets / self.std).pow(2).mean()
+
+
+def sft_loss(policy: VLMPolicy, demos: list[Demonstration], value_aux: float = 0.0,
+             readout: StateReadout | None = None) -> torch.Tensor:
+    """Mean negative log-likelihood per answer token, plus ``value_aux`` times the auxiliary loss of
+    :class:`StateReadout` (by default fitted to these demonstrations' returns): it trains the model so that the
+    last prompt token's final state, which the RL critic will read, carries the expert's return-to-go.
     """
     batch = policy.encode([d.prompt for d in demos])
     tokens, mask = answer_tokens(policy, [d.answer for d in demos])
-    log_probs, values = policy(batch, tokens, mask, Sampling(), with_values=value_aux > 0,
-                               value_gradient_to_backbone=True)
+    aux = value_aux > 0
+    if aux and readout is None:
+        readout = StateReadout(policy.value_head.mlp[0].in_features, [d.ret for d in demos])
+    log_probs, projections = policy(batch, tokens, mask, Sampling(), with_values=aux, readout=readout)
     loss = -(log_probs * mask).sum() / mask.sum()
-    if value_aux > 0:
-        returns = torch.tensor([d.ret for d in demos], dtype=values.dtype, device=values.device)
-        loss = loss + value_aux * 0.5 * (values - returns).pow(2).mean()
+    if aux:
+        loss = loss + value_aux * readout.loss(projections, [d.ret for d in demos])
     return loss
 
 
@@ -147,10 +174,11 @@ def warm_start(config: TrainConfig, output_dir: str | Path, *, report=None) -> t
     optimizer = torch.optim.AdamW(policy.trainable_parameters(), lr=sft.lr, betas=(0.9, 0.98), weight_decay=0.0)
     check_seeds = list(range(sft.seed_start + 100_000, sft.seed_start + 100_000 + sft.check_episodes))
     rng = random.Random(config.run.seed)
+    readout = StateReadout(policy.value_head.mlp[0].in_features, [d.ret for d in demos]) if sft.value_aux else None
     history: list[dict] = []
     policy.train()
     for step in range(1, sft.max_steps + 1):
-        loss = sft_loss(policy, rng.sample(demos, min(sft.batch_size, len(demos))), sft.value_aux)
+        loss = sft_loss(policy, rng.sample(demos, min(sft.batch_size, len(demos))), sft.value_aux, readout)
         optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(policy.trainable_parameters(), 1.0)

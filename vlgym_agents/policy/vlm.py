@@ -10,7 +10,7 @@ The reference policy of the KL term is this same model with its adapter disabled
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from itertools import pairwise
@@ -194,11 +194,13 @@ class VLMPolicy(torch.nn.Module):
 
     # -- scoring -----------------------------------------------------------------------------------------
     def forward(self, batch: dict[str, torch.Tensor], tokens: torch.Tensor, mask: torch.Tensor,
-                sampling: Sampling, *, with_values: bool = True, value_gradient_to_backbone: bool = False):
+                sampling: Sampling, *, with_values: bool = True, value_gradient_to_backbone: bool = False,
+                readout: Callable[[torch.Tensor], torch.Tensor] | None = None):
         """Token log-probs of ``tokens`` under the sampling distribution, and the step values.
 
         The value head reads the final hidden state of the last prompt token; unless
         ``value_gradient_to_backbone`` (RL4VLM), that state is detached, so the value loss trains only the head.
+        ``readout`` replaces the value head (with the gradient reaching the model): the warm start's auxiliary loss.
         """
         inputs = dict(batch)
         prompt_length = inputs["input_ids"].shape[1]
@@ -213,6 +215,8 @@ class VLMPolicy(torch.nn.Module):
         if not with_values:
             return log_probs, None
         hidden = out.hidden_states[-1][:, prompt_length - 1]
+        if readout is not None:
+            return log_probs, readout(hidden)
         return log_probs, self.value_head(hidden if value_gradient_to_backbone else hidden.detach())
 
     @torch.no_grad()
