@@ -10,13 +10,19 @@ Outputs under ``--out``: one folder per run (the trainer's metrics.jsonl and eva
 ``results.md`` (the table) and ``learning_curves.png``. Finished runs are skipped, so the script resumes.
 
     nice -n 10 python scripts/compare_algos.py --out outputs/compare --env-steps 1536 --seeds 0 1 2
+    python scripts/compare_algos.py --jobs 16 ...     # runs in parallel processes (one torch thread each)
+
+Runs are independent (each starts from the warm-started model with its own seed), so ``--jobs`` changes only
+the wall time, not the results.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -25,11 +31,11 @@ ENVS = {
     "numberline": {"env.id": "vlgym/GymCards-NumberLine-v0"},
     "ezpoints": {"env.id": "vlgym/GymCards-EZPoints-v0"},
 }
-# Warm-start stop rules per env. NumberLine-with-text: the decisions arrive with the format, and the quickstart's
-# valid >= 0.9 left RL little headroom (~0.86 success), so stop earlier. EZPoints: at valid 0.85 the sampled
-# success was still 0 (a sparse +10 that RL alone would not find in CPU-minutes), so also ask for some success.
+# Warm-start stop rules per env. NumberLine: the quickstart's own (its warm start is the one the quickstart shows
+# VL-DAC learning from). EZPoints: at valid 0.85 the sampled success was still 0 (a sparse +10 that RL alone would
+# not find in CPU-minutes), so stop at valid 0.75 once there is some success.
 SFT_STOP = {
-    "numberline": ["sft.stop_valid_rate=0.75"],
+    "numberline": [],
     "ezpoints": ["sft.stop_valid_rate=0.75", "sft.stop_success_rate=0.2", "sft.max_steps=300"],
 }
 VARIANTS = {
@@ -52,8 +58,17 @@ def base_config(env: str, overrides: list[str]):
                                       *SHARED, *overrides])
 
 
+def setup_process(env: str) -> None:
+    """Each worker process: quiet libraries, one torch thread (as the quickstart), CPU."""
+    from vlgym_agents.runtime import quiet_libraries, setup_torch
+
+    quiet_libraries()
+    setup_torch(base_config(env, []).run)
+
+
 def warm_start_once(out: Path, env: str) -> Path:
     """The tiny model, warm-started on ``env``'s expert demonstrations (reused if already there)."""
+    setup_process(env)
     from vlgym_agents.policy.tiny import build_tiny_vlm
     from vlgym_agents.quickstart import warm_start_line
     from vlgym_agents.sft import warm_start
@@ -72,6 +87,19 @@ def warm_start_once(out: Path, env: str) -> Path:
     return model_dir
 
 
+def evaluate_before(out: Path, env: str, model_dir: Path, episodes: int) -> dict:
+    """The warm start's held-out success, greedy and sampled (cached in ``warm_start/eval.json``)."""
+    from vlgym_agents.policy.vlm import VLMPolicy
+    from vlgym_agents.rollout.evaluate import evaluate_greedy_and_sampled
+
+    before_file = out / env / "warm_start" / "eval.json"
+    if not before_file.exists():
+        setup_process(env)
+        config = base_config(env, [f"model.path={model_dir}", f"eval.episodes={episodes}"])
+        before_file.write_text(json.dumps(evaluate_greedy_and_sampled(VLMPolicy(config.model), config), indent=2))
+    return json.loads(before_file.read_text())
+
+
 def run_one(out: Path, env: str, variant: str, seed: int, model_dir: Path, args) -> dict:
     from vlgym_agents.rollout.evaluate import evaluate_greedy_and_sampled
     from vlgym_agents.train import Trainer
@@ -80,6 +108,8 @@ def run_one(out: Path, env: str, variant: str, seed: int, model_dir: Path, args)
     done = run_dir / "result.json"
     if done.exists():
         return json.loads(done.read_text())
+    setup_process(env)
+    print(f"[{env}] {variant} seed {seed}", flush=True)
     overrides = [f"model.path={model_dir}", *VARIANTS[variant], f"run.output_dir={run_dir}",
                  f"run.total_env_steps={args.env_steps}", f"run.seed={seed}", f"env.seed_start={seed * 100_000}",
                  f"eval.episodes={args.eval_episodes}", "run.checkpoint_every=1000"]
@@ -121,13 +151,41 @@ def steps_to_80(curve: dict, start: float = 0.0) -> float:
     return float(steps[np.argmax(success >= start + 0.8 * (success[-1] - start))])
 
 
-def pooled(episodes_and_rates: list[tuple[int, float]]) -> tuple[float, list[float]]:
+def pooled(runs: list[dict], mode: str) -> tuple[float, list[float]]:
     """Success over all seeds' held-out episodes together, with its 95% Wilson interval."""
     from vlgym.eval import wilson_interval
 
-    n = sum(e for e, _ in episodes_and_rates)
-    wins = round(sum(e * r for e, r in episodes_and_rates))
+    wins, n = counts(runs, mode)
     return wins / max(1, n), list(wilson_interval(wins, n))
+
+
+def counts(runs: list[dict], mode: str) -> tuple[int, int]:
+    """Successes and episodes over runs' held-out evaluations (all seeds together)."""
+    n = sum(r["eval"][mode]["episodes"] for r in runs)
+    return round(sum(r["eval"][mode]["episodes"] * r["eval"][mode]["success_rate"] for r in runs)), n
+
+
+def significance_lines(env: str, results: list[dict], variants: list[str], reference: str = "vldac") -> list[str]:
+    """Each algorithm against VL-DAC: pooled difference in held-out success (other − VL-DAC) with Newcombe's
+    95% interval, and whether that interval excludes 0 (per decoding), over the seeds both have."""
+    from vlgym.eval import difference_interval
+
+    ours = {r["seed"]: r for r in results if r["variant"] == reference}
+    lines = [f"Against {reference} on {env} (pooled over the seeds both ran; significant: the 95% interval of the "
+             "difference excludes 0):", "",
+             "| algorithm | greedy: difference [95% CI] | sampled: difference [95% CI] |", "|---|---|---|"]
+    for variant in variants:
+        theirs = [r for r in results if r["variant"] == variant and r["seed"] in ours]
+        if variant == reference or not theirs:
+            continue
+        cells = []
+        for mode in ("greedy", "sampled"):
+            (k_a, n_a), (k_b, n_b) = counts([ours[r["seed"]] for r in theirs], mode), counts(theirs, mode)
+            low, high = difference_interval(k_a, n_a, k_b, n_b)
+            verdict = "significant" if low > 0 or high < 0 else "not significant"
+            cells.append(f"{k_b / n_b - k_a / n_a:+.3f} [{low:+.3f}, {high:+.3f}], {verdict}")
+        lines.append(f"| {variant} | {' | '.join(cells)} |")
+    return [*lines, ""]
 
 
 def summarize_results(out: Path, results: list[dict], before: dict, args) -> None:
@@ -146,29 +204,33 @@ def summarize_results(out: Path, results: list[dict], before: dict, args) -> Non
         lines += [f"## {env}", "",
                   f"Warm start (before RL): greedy {b['greedy']['success_rate']:.3f}, sampled "
                   f"{b['sampled']['success_rate']:.3f} held-out success.", "",
-                  "| algorithm | final greedy [95% CI] | per seed | final sampled [95% CI] | best training (mean) | "
-                  "steps to 80% | steps to 80% of gain (n) | train s/run |", "|---|---|---|---|---|---|---|---|"]
+                  "| algorithm | final greedy [95% CI] | per seed | final sampled [95% CI] | per seed | "
+                  "best training (mean) | steps to 80% | steps to 80% of gain (n) | train s/run |",
+                  "|---|---|---|---|---|---|---|---|---|"]
         for variant in args.variants:
             runs = [r for r in results if r["env"] == env and r["variant"] == variant]
             if not runs:
                 continue
             row = {}
             for mode in ("greedy", "sampled"):
-                row[mode] = pooled([(r["eval"][mode]["episodes"], r["eval"][mode]["success_rate"]) for r in runs])
+                row[mode] = pooled(runs, mode)
             per_seed = [r["eval"]["greedy"]["success_rate"] for r in runs]
+            per_seed_sampled = [r["eval"]["sampled"]["success_rate"] for r in runs]
             best = float(np.mean([smoothed(r["curve"])[1].max() for r in runs if r["curve"]["success"]]))
             to80 = [steps_to_80(r["curve"]) for r in runs]
             gain = [x for x in (steps_to_80(r["curve"], b["sampled"]["success_rate"]) for r in runs) if x == x]
             seconds = float(np.mean([r["train_seconds"] for r in runs]))
             table.setdefault(env, {})[variant] = {"greedy": row["greedy"], "sampled": row["sampled"],
-                                                  "per_seed_greedy": per_seed, "best_training": best,
+                                                  "per_seed_greedy": per_seed,
+                                                  "per_seed_sampled": per_seed_sampled, "best_training": best,
                                                   "steps_to_80": to80, "steps_to_80_of_gain": gain,
                                                   "train_seconds": seconds}
             fmt = lambda p: f"{p[0]:.3f} [{p[1][0]:.3f}, {p[1][1]:.3f}]"  # noqa: E731
-            lines.append(f"| {variant} | {fmt(row['greedy'])} | {', '.join(f'{x:.2f}' for x in per_seed)} | "
-                         f"{fmt(row['sampled'])} | {best:.3f} | {np.nanmean(to80):.0f} | "
+            seeds = lambda values: ", ".join(f"{x:.2f}" for x in values)  # noqa: E731
+            lines.append(f"| {variant} | {fmt(row['greedy'])} | {seeds(per_seed)} | "
+                         f"{fmt(row['sampled'])} | {seeds(per_seed_sampled)} | {best:.3f} | {np.nanmean(to80):.0f} | "
                          f"{f'{np.mean(gain):.0f}' if gain else '-'} ({len(gain)}) | {seconds:.0f} |")
-        lines += [""]
+        lines += ["", *significance_lines(env, [r for r in results if r["env"] == env], args.variants)]
     lines += ["![learning curves](learning_curves.png)", ""]
     (out / "results.json").write_text(json.dumps({"before": before, "table": table, "runs": results}, indent=2))
     (out / "results.md").write_text("\n".join(lines) + "\n")
@@ -211,29 +273,24 @@ def main() -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--env-steps", type=int, default=1536, help="env steps per run")
     parser.add_argument("--eval-episodes", type=int, default=100, help="held-out episodes per run")
+    parser.add_argument("--jobs", type=int, default=1, help="runs at a time, each in its own process")
     args = parser.parse_args()
 
-    from vlgym_agents.policy.vlm import VLMPolicy
-    from vlgym_agents.rollout.evaluate import evaluate_greedy_and_sampled
-    from vlgym_agents.runtime import quiet_libraries, setup_torch
-
-    quiet_libraries()
-    setup_torch(base_config(args.envs[0], []).run)
     args.out.mkdir(parents=True, exist_ok=True)
-    results, before, models = [], {}, {}
-    for env in args.envs:
-        models[env] = warm_start_once(args.out, env)
-        before_file = args.out / env / "warm_start" / "eval.json"
-        if not before_file.exists():
-            config = base_config(env, [f"model.path={models[env]}", f"eval.episodes={args.eval_episodes}"])
-            before_file.write_text(json.dumps(evaluate_greedy_and_sampled(VLMPolicy(config.model), config), indent=2))
-        before[env] = json.loads(before_file.read_text())
-    for seed in args.seeds:  # seeds outermost: a comparison cut short still covers every env and algorithm
-        for env in args.envs:
-            for variant in args.variants:
-                print(f"[{env}] {variant} seed {seed}", flush=True)
-                results.append(run_one(args.out, env, variant, seed, models[env], args))
-                summarize_results(args.out, results, before, args)
+    with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        models = dict(zip(args.envs, pool.map(warm_start_once, [args.out] * len(args.envs), args.envs), strict=True))
+        count = len(args.envs)
+        before = dict(zip(args.envs, pool.map(evaluate_before, [args.out] * count, args.envs,
+                                              [models[env] for env in args.envs], [args.eval_episodes] * count),
+                          strict=True))
+        # Seeds outermost: a comparison cut short still covers every env and algorithm.
+        runs = [(env, variant, seed) for seed in args.seeds for env in args.envs for variant in args.variants]
+        results = []
+        for result in pool.map(run_one, *zip(*[(args.out, env, variant, seed, models[env], args)
+                                               for env, variant, seed in runs], strict=True)):
+            print(f"[{result['env']}] {result['variant']} seed {result['seed']}: done", flush=True)
+            results.append(result)
+            summarize_results(args.out, results, before, args)
     print((args.out / "results.md").read_text())
 
 
