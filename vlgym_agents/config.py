@@ -178,8 +178,9 @@ class SFTSettings(Strict):
                                             description="and success is at least this (None: any)")
     thoughts: str = ""
     value_aux: float = Field(0.0, ge=0, description="weight of an auxiliary loss that makes the last prompt token's "
-                             "state carry the value: a head on it, with gradient into the model, regresses the "
-                             "expert's discounted return-to-go (gamma = algo.gamma); the head is not kept")
+                             "state carry the value: its projection on a fixed random direction regresses the "
+                             "expert's standardised discounted return-to-go (gamma = algo.gamma), the gradient "
+                             "reaching the model (sft.StateReadout)")
     dataset: Path | None = Field(None, description="take the demonstrations from this dataset (`vlgym record`) "
                                                    "instead of playing the expert")
     seed_start: int = Field(500_000, ge=0, description="demonstration episodes use their own seed range")

@@ -1,8 +1,10 @@
 """The CPU quickstart: a tiny VLM learns NumberLine, first from expert demonstrations, then with VL-DAC.
 
 1. build a tiny Qwen2.5-VL offline (random weights, ~0.9M parameters);
-2. warm-start it on expert demonstrations until its *sampled* answers are valid (>= 90%): it then knows the
-   answer format but still decides poorly, which leaves RL room to improve;
+2. warm-start it on expert demonstrations until its *sampled* answers are valid (>= 90%) and succeed on 80% of
+   a check's episodes (at most 400 steps): it then knows the answer format but still decides poorly, which
+   leaves RL room to improve. An auxiliary loss (``sft.value_aux``) makes the last prompt token's state carry
+   the expert's return, so that VL-DAC's critic, which reads that state detached, has something to read;
 3. evaluate it on held-out seeds; train it with VL-DAC (LoRA, KL to the warm-started model, value warm-up);
    evaluate again on the same seeds;
 4. write ``report.md`` (success rates with 95% intervals, the ``vlgym view`` commands for its recorded
@@ -241,9 +243,13 @@ def run_quickstart_seeds(output: str | Path, overrides: list[str], seeds: int, *
     output = Path(output)
     results = []
     for seed in range(seeds):
-        console.print(f"[bold]seed {seed}[/] ({seed + 1} of {seeds})")
-        run_quickstart(output / f"seed_{seed}", [*overrides, f"run.seed={seed}"], console=console)
-        results.append(json.loads((output / f"seed_{seed}" / "results.json").read_text()))
+        done = output / f"seed_{seed}" / "results.json"
+        if done.exists():  # a finished seed (an interrupted multi-seed run, or seeds run side by side)
+            console.print(f"[bold]seed {seed}[/]: reusing {done}")
+        else:
+            console.print(f"[bold]seed {seed}[/] ({seed + 1} of {seeds})")
+            run_quickstart(output / f"seed_{seed}", [*overrides, f"run.seed={seed}"], console=console)
+        results.append(json.loads(done.read_text()))
     summary = compare_seeds(results)
     (output / "seeds.json").write_text(json.dumps(summary, indent=2))
     report = output / "seeds.md"

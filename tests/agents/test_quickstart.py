@@ -31,14 +31,17 @@ def test_quickstart_writes_its_report(tmp_path):
     assert (tmp_path / "rl" / "checkpoints" / "latest").exists()
 
 
-def test_seeds_are_compared_per_seed_and_pooled():
+def result(seed: int, before: int, after: int, ev: float) -> dict:
+    """A seed's results.json with ``before`` / ``after`` successes out of 200 held-out episodes."""
     from vlgym.eval import wilson_interval
-    from vlgym_agents.quickstart import compare_seeds, seeds_report
 
-    def result(seed, before, after, ev):
-        phase = lambda k: {d: {"success_rate": k / 200, "episodes": 200,  # noqa: E731
-                               "success_ci95": list(wilson_interval(k, 200))} for d in ("greedy", "sampled")}
-        return {"seed": seed, "before": phase(before), "after": phase(after), "explained_variance_end": ev}
+    phase = lambda k: {d: {"success_rate": k / 200, "episodes": 200,  # noqa: E731
+                           "success_ci95": list(wilson_interval(k, 200))} for d in ("greedy", "sampled")}
+    return {"seed": seed, "before": phase(before), "after": phase(after), "explained_variance_end": ev}
+
+
+def test_seeds_are_compared_per_seed_and_pooled():
+    from vlgym_agents.quickstart import compare_seeds, seeds_report
 
     summary = compare_seeds([result(0, 120, 170, 0.5), result(1, 150, 155, 0.1)])
     assert [s["sampled"]["clear_gain"] for s in summary["seeds"]] == [True, False]
@@ -48,3 +51,18 @@ def test_seeds_are_compared_per_seed_and_pooled():
     assert 0 < low < pooled["difference"] < high
     text = seeds_report(summary, ["optim.lr=1e-3"])
     assert "| 0 | 0.600 [" in text and "clear gains on 1 of 2 seeds" in text and "optim.lr=1e-3" in text
+
+
+def test_finished_seeds_are_reused_not_run_again(tmp_path):
+    from rich.console import Console
+
+    from vlgym_agents.quickstart import run_quickstart_seeds
+
+    for seed, (before, after) in enumerate([(120, 170), (150, 155)]):
+        (tmp_path / f"seed_{seed}").mkdir()
+        (tmp_path / f"seed_{seed}" / "results.json").write_text(json.dumps(result(seed, before, after, 0.3)))
+    console = Console(record=True, width=200)
+    report = run_quickstart_seeds(tmp_path, [], 2, console=console)  # would take minutes per seed if it ran
+    assert console.export_text().count("reusing") == 2
+    assert "clear gains on 1 of 2 seeds" in report.read_text()
+    assert json.loads((tmp_path / "seeds.json").read_text())["pooled"]["sampled"]["after"] == 325 / 400
