@@ -22,7 +22,7 @@ import argparse
 import json
 import multiprocessing
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
@@ -286,10 +286,12 @@ def main() -> None:
         # Seeds outermost: a comparison cut short still covers every env and algorithm.
         runs = [(env, variant, seed) for seed in args.seeds for env in args.envs for variant in args.variants]
         results = []
-        for result in pool.map(run_one, *zip(*[(args.out, env, variant, seed, models[env], args)
-                                               for env, variant, seed in runs], strict=True)):
+        for future in as_completed([pool.submit(run_one, args.out, env, variant, seed, models[env], args)
+                                    for env, variant, seed in runs]):
+            result = future.result()
             print(f"[{result['env']}] {result['variant']} seed {result['seed']}: done", flush=True)
             results.append(result)
+            results.sort(key=lambda r: (r["seed"], args.envs.index(r["env"]), args.variants.index(r["variant"])))
             summarize_results(args.out, results, before, args)
     print((args.out / "results.md").read_text())
 
