@@ -14,6 +14,7 @@ import yaml
 from conftest import LORA, numberline_prompts
 from test_engine import MAE_BOUND, answers
 
+from vlgym_agents.checkpoint import LATEST
 from vlgym_agents.config import Sampling, load_config
 from vlgym_agents.train import Trainer
 
@@ -41,10 +42,13 @@ def train(config_file, *extra, kill_after_checkpoint: int | None = None) -> int:
     command = [sys.executable, "-m", "vlgym_agents.cli", "rl", str(config_file), *extra]
     process = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     out = yaml.safe_load(config_file.read_text())["run"]["output_dir"]
-    checkpoint = f"{out}/checkpoints/update-{kill_after_checkpoint or 0:06d}/state.json"
+    # A checkpoint is complete once ``latest`` names it (its folder is renamed into place first, then the pointer is
+    # written): killing between the two would leave nothing to resume from.
+    latest = Path(out) / "checkpoints" / LATEST
+    wanted = f"update-{kill_after_checkpoint or 0:06d}"
     deadline = time.monotonic() + 600
     while process.poll() is None and time.monotonic() < deadline:
-        if kill_after_checkpoint and os.path.exists(checkpoint):
+        if kill_after_checkpoint and latest.exists() and latest.read_text().strip() == wanted:
             os.killpg(process.pid, signal.SIGKILL)
             break
         time.sleep(0.2)
