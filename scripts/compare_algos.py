@@ -68,7 +68,6 @@ def setup_process(env: str) -> None:
 
 def warm_start_once(out: Path, env: str) -> Path:
     """The tiny model, warm-started on ``env``'s expert demonstrations (reused if already there)."""
-    setup_process(env)
     from vlgym_agents.policy.tiny import build_tiny_vlm
     from vlgym_agents.quickstart import warm_start_line
     from vlgym_agents.sft import warm_start
@@ -76,6 +75,7 @@ def warm_start_once(out: Path, env: str) -> Path:
     model_dir = out / env / "warm_start" / "model"
     if (model_dir / "config.json").exists():
         return model_dir
+    setup_process(env)
     config = base_config(env, [f"model.path={out / env / 'tiny_model'}", "model.lora=null", *SFT_STOP[env]])
     build_tiny_vlm(out / env / "tiny_model", "qwen2_5_vl", seed=0)
     started = time.perf_counter()
