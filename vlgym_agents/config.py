@@ -141,6 +141,8 @@ class AlgoSettings(Strict):
 class OptimSettings(Strict):
     lr: float = Field(5e-5, gt=0)
     lr_end: float = Field(1e-7, ge=0, description="cosine decays to this and stays there (no restart)")
+    value_lr: float | None = Field(None, gt=0, description="the value head's rate, on the same cosine (relative "
+                                   "to lr); null: lr")
     adam_eps: float = Field(1e-7, gt=0)
     weight_decay: float = Field(0.0, ge=0)
 
@@ -210,6 +212,9 @@ class RolloutSettings(Strict):
     vllm: VLLMSettings = Field(default_factory=VLLMSettings)
     mode: Literal["sync", "async"] = Field("sync", description="sync: generate for all envs, then step all; async: "
                                            "two env groups, one steps in its workers while the other generates")
+    async_groups: Literal["auto", 1, 2] = Field("auto", description="async only: 2 env groups take turns, 1 runs "
+                                                "one batch as sync; auto times one rollout each way at the start "
+                                                "and keeps the faster (two only if at least 10% faster)")
     max_staleness: int = Field(0, ge=0, le=1, description="async only: 1 lets one group's last step run in its "
                                "workers during the update; it trains in the next rollout with its behaviour "
                                "log-probs (one update stale). 0: every step trained on is on-policy")

@@ -23,6 +23,7 @@ vision tower's pre-training.
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -76,10 +77,10 @@ def learning_curve(metrics_file: Path, before: dict, after: dict, total_steps: i
     plt.close(figure)
 
 
-def final_explained_variance(metrics_file: Path) -> float:
-    """Mean explained variance of the critic over the last :data:`CRITIC_WINDOW` updates."""
+def final_mean(metrics_file: Path, key: str) -> float:
+    """Mean of a per-update metric over the last :data:`CRITIC_WINDOW` updates (NaN values left out)."""
     rows = [json.loads(line) for line in metrics_file.read_text().splitlines() if line.strip()]
-    values = [r["explained_variance"] for r in rows[-CRITIC_WINDOW:] if r.get("explained_variance") is not None]
+    values = [r[key] for r in rows[-CRITIC_WINDOW:] if r.get(key) is not None and math.isfinite(r[key])]
     return sum(values) / len(values) if values else float("nan")
 
 
@@ -169,7 +170,9 @@ def run_quickstart(output: str | Path, overrides: list[str], *, console: Console
                    output / "learning_curve.png")
     (output / "results.json").write_text(json.dumps({
         "seed": config.run.seed, "warm_start": warm, "before": before, "after": after,
-        "explained_variance_end": final_explained_variance(output / "rl" / "metrics.jsonl"),
+        "explained_variance_end": final_mean(output / "rl" / "metrics.jsonl", "explained_variance"),
+        "explained_variance_by_observation_end": final_mean(output / "rl" / "metrics.jsonl",
+                                                            "explained_variance_by_observation"),
         "timings_s": timings}, indent=2))
     report = output / "report.md"
     write_report(report, config, warm, before, after, timings, output)
@@ -189,7 +192,9 @@ def compare_seeds(results: list[dict]) -> dict[str, Any]:
     """
     summary: dict[str, Any] = {"seeds": [], "pooled": {}}
     for result in results:
-        row: dict[str, Any] = {"seed": result["seed"], "explained_variance_end": result["explained_variance_end"]}
+        row: dict[str, Any] = {"seed": result["seed"], "explained_variance_end": result["explained_variance_end"],
+                               "explained_variance_by_observation_end": result.get(
+                                   "explained_variance_by_observation_end", float("nan"))}
         for decoding in ("greedy", "sampled"):
             before, after = result["before"][decoding], result["after"][decoding]
             row[decoding] = {"before": before["success_rate"], "before_ci95": before["success_ci95"],
@@ -214,15 +219,16 @@ def seeds_report(summary: dict[str, Any], overrides: list[str]) -> str:
              f"Overrides: `{' '.join(overrides) or '(none)'}`. Each seed builds its own tiny model, warm start and "
              "sampling; all are evaluated on the same held-out episodes. Success with 95% Wilson intervals; a clear "
              "gain is an after-RL interval entirely above the warm start's. Critic: mean explained variance over "
-             f"the last {CRITIC_WINDOW} updates.", "",
+             f"the last {CRITIC_WINDOW} updates, and in brackets what the observation alone explains of the same "
+             "returns (each step predicted by the other steps with the same prompt).", "",
              "| seed | greedy: warm start | greedy: after VL-DAC | sampled: warm start | sampled: after VL-DAC | "
-             "clear gain (greedy / sampled) | critic EV |", "|---|---|---|---|---|---|---|"]
+             "clear gain (greedy / sampled) | critic EV (observation alone) |", "|---|---|---|---|---|---|---|"]
     for row in summary["seeds"]:
         g, s = row["greedy"], row["sampled"]
         lines.append(f"| {row['seed']} | {fmt(g['before'], g['before_ci95'])} | {fmt(g['after'], g['after_ci95'])} | "
                      f"{fmt(s['before'], s['before_ci95'])} | {fmt(s['after'], s['after_ci95'])} | "
                      f"{'yes' if g['clear_gain'] else 'no'} / {'yes' if s['clear_gain'] else 'no'} | "
-                     f"{row['explained_variance_end']:.2f} |")
+                     f"{row['explained_variance_end']:.2f} ({row['explained_variance_by_observation_end']:.2f}) |")
     lines += [""]
     for decoding, pooled in summary["pooled"].items():
         lines.append(f"Pooled, {decoding}: {fmt(pooled['before'], pooled['before_ci95'])} -> "

@@ -18,10 +18,12 @@ When the output is not a terminal (a log file, a batch job), one plain progress 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
 import time
+from collections.abc import Sequence
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
@@ -36,7 +38,7 @@ from vlgym_agents.algos.rule import make_rule
 from vlgym_agents.checkpoint import latest_checkpoint, load_training_state, rng_state, save_checkpoint
 from vlgym_agents.config import TrainConfig, config_changes, dump_config, load_config
 from vlgym_agents.engines import make_engine
-from vlgym_agents.policy.vlm import VLMPolicy
+from vlgym_agents.policy.vlm import Prompt, VLMPolicy
 from vlgym_agents.preflight import check_startup
 from vlgym_agents.recording import TrainingRecorder
 from vlgym_agents.rollout.collector import Collector
@@ -57,6 +59,15 @@ def cosine_schedule(optimizer: torch.optim.Optimizer, total_updates: int, lr: fl
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
+def parameter_groups(policy: VLMPolicy, value_lr: float | None) -> list[dict[str, Any]]:
+    """The trainable parameters; with ``value_lr``, the value head in a group of its own at that rate."""
+    if value_lr is None:
+        return [{"params": policy.trainable_parameters()}]
+    head = {id(p) for p in policy.value_head.parameters()}
+    return [{"params": [p for p in policy.trainable_parameters() if id(p) not in head]},
+            {"params": [p for p in policy.trainable_parameters() if id(p) in head], "lr": value_lr}]
+
+
 def pad_right(rows: list[torch.Tensor], value: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
     width = max(1, max(len(r) for r in rows))
     out = torch.full((len(rows), width), value, dtype=rows[0].dtype)
@@ -74,6 +85,36 @@ class ConfigChangedError(UserError):
 def explained_variance(values: np.ndarray, returns: np.ndarray) -> float:
     var = float(np.var(returns))
     return float("nan") if var == 0 else 1.0 - float(np.var(returns - values)) / var
+
+
+def observation_key(prompt: Prompt) -> bytes:
+    """Equal for two steps exactly when their prompts (text and images) are equal."""
+    digest = hashlib.blake2b(prompt.text.encode(), digest_size=16)
+    for image in prompt.images:
+        digest.update(np.ascontiguousarray(image).tobytes())
+    return digest.digest()
+
+
+def explained_variance_by_observation(returns: np.ndarray, keys: Sequence[bytes]) -> float:
+    """What the observation alone explains of a rollout's returns: a reference for the critic's explained variance.
+
+    Each step is predicted by the mean return of the *other* steps of the rollout that saw the same observation
+    (leave-one-out: a step's own sampling luck is not something a state value can know); a step whose
+    observation nobody else saw is predicted by the mean of all other steps. NaN unless at least half of the
+    steps share their observation with another (as in small worlds such as NumberLine; in MiniWorld or WebShop
+    observations rarely repeat and the number would say little).
+    """
+    groups: dict[bytes, list[int]] = {}
+    for i, key in enumerate(keys):
+        groups.setdefault(key, []).append(i)
+    repeated = [g for g in groups.values() if len(g) > 1]
+    if len(returns) < 2 or 2 * sum(map(len, repeated)) < len(returns):
+        return float("nan")
+    predictions = (returns.sum() - returns) / (len(returns) - 1)
+    for group in repeated:
+        total = returns[group].sum()
+        predictions[group] = (total - returns[group]) / (len(group) - 1)
+    return explained_variance(predictions, returns)
 
 
 class Trainer:
@@ -101,11 +142,11 @@ class Trainer:
         self.rule = make_rule(config.algo)
         torch.manual_seed(run.seed + self.rank)
         policy = self._policy(resume_from)
-        optimizer = torch.optim.AdamW(policy.trainable_parameters(), lr=config.optim.lr, eps=config.optim.adam_eps,
-                                      weight_decay=config.optim.weight_decay)
+        optimizer = torch.optim.AdamW(parameter_groups(policy, config.optim.value_lr), lr=config.optim.lr,
+                                      eps=config.optim.adam_eps, weight_decay=config.optim.weight_decay)
         self.scheduler = cosine_schedule(optimizer, self.updates_total, config.optim.lr, config.optim.lr_end)
         self.state: dict[str, Any] = {"update": 0, "env_steps": 0, "seed_cursor": 0, "episodes": 0,
-                                      "skipped_updates": 0, "worker_restarts": 0}
+                                      "skipped_updates": 0, "worker_restarts": 0, "async_groups": None}
         if resume_from is not None:
             self.state.update(load_training_state(resume_from, optimizer=optimizer, scheduler=self.scheduler,
                                                   rank=self.rank))
@@ -121,7 +162,9 @@ class Trainer:
         self.collector = Collector(config.envs, self.unwrapped, config.sampling, rank=self.rank,
                                    world_size=self.world, with_reference=with_reference,
                                    group_size=self.rule.group_size, mode=config.rollout.mode,
-                                   max_staleness=config.rollout.max_staleness, engine=self.engine)
+                                   max_staleness=config.rollout.max_staleness,
+                                   async_groups=self.state["async_groups"] or config.rollout.async_groups,
+                                   engine=self.engine)
         self.collector.seed_cursor = self.state["seed_cursor"]
         self.rng = np.random.default_rng(run.seed + 7919 * self.rank + self.state["update"])
         self.writer = self.jsonl = None
@@ -270,6 +313,7 @@ class Trainer:
                     self.engine.sync(self.unwrapped, state["update"])
                     state["env_steps"] += steps_per_update
                     state["seed_cursor"] = self.collector.seed_cursor
+                    state["async_groups"] = self.collector.groups  # auto: decided after the timed rollouts
                     state["episodes"] += len(rollout.episodes)
                     state["worker_restarts"] += rollout.worker_restarts
                     metrics = self._metrics(rollout, records, stats, warmup, collected - started, finished - started)
@@ -311,11 +355,14 @@ class Trainer:
         metrics: dict[str, Any] = {"update": self.state["update"], "env_steps": self.state["env_steps"],
                                    "lr": self.scheduler.get_last_lr()[0], "warmup": warmup,
                                    "explained_variance": explained_variance(values, returns),
+                                   "explained_variance_by_observation": explained_variance_by_observation(
+                                       returns, [observation_key(r.prompt) for r in records]),
                                    "env_steps_per_s": steps_collected * self.world / total_s,
                                    "trained_steps": len(records),
                                    "tokens_per_s": rollout.generated_tokens / collect_s,
                                    "collect_s": collect_s, "update_s": total_s - collect_s,
                                    "worker_restarts": rollout.worker_restarts,
+                                   "async_groups": rollout.async_groups,
                                    "worker_timeouts": rollout.worker_timeouts,
                                    "staleness": rollout.staleness(self.state["update"] - 1),  # counted before the +1
                                    "format_failure_rate": rollout.format_failures / max(1, steps_collected),

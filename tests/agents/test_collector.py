@@ -29,8 +29,12 @@ def policy(tiny_qwen):
 
 @pytest.fixture(params=["sync", "async"])
 def mode(request) -> str:
-    """``rollout.mode``: every collector test runs with both schedules."""
+    """``rollout.mode``: every collector test runs with both schedules (async: two groups from the start)."""
     return request.param
+
+
+def schedule(mode: str) -> dict:
+    return {"mode": mode, "async_groups": 2}
 
 
 def settings(**overrides) -> EnvSettings:
@@ -61,12 +65,12 @@ def seeds_used(collector, rollouts) -> list[int]:
 
 def test_seeds_follow_the_cursor_per_rank(policy, mode, monkeypatch):
     answering(policy, monkeypatch, GARBAGE)
-    collector = Collector(settings(), policy, SAMPLING, rank=1, world_size=3, with_reference=False, mode=mode)
+    collector = Collector(settings(), policy, SAMPLING, rank=1, world_size=3, with_reference=False, **schedule(mode))
     rollouts = [collector.collect(3), collector.collect(3)]  # each env: one episode of 4 steps, then 2 more
     collector.close()
     assert collector.seed_cursor == 4
     assert seeds_used(collector, rollouts) == [100 + 3 * k + 1 for k in range(4)]
-    others = [Collector(settings(), policy, SAMPLING, rank=r, world_size=3, mode=mode) for r in (0, 2)]
+    others = [Collector(settings(), policy, SAMPLING, rank=r, world_size=3, **schedule(mode)) for r in (0, 2)]
     streams = [{c.next_seed() for _ in range(50)} for c in others]
     assert not streams[0] & streams[1] and not set(seeds_used(collector, rollouts)) & (streams[0] | streams[1])
 
@@ -74,7 +78,7 @@ def test_seeds_follow_the_cursor_per_rank(policy, mode, monkeypatch):
 def test_rollouts_are_reproducible(policy, mode):
     def run():
         torch.manual_seed(0)
-        collector = Collector(settings(), policy, SAMPLING, with_reference=False, mode=mode)
+        collector = Collector(settings(), policy, SAMPLING, with_reference=False, **schedule(mode))
         rollout = collector.collect(5)
         collector.close()
         return ([[(r.tokens.tolist(), r.reward, r.truncated) for r in stream] for stream in rollout.steps],
@@ -87,7 +91,7 @@ def test_rollouts_are_reproducible(policy, mode):
 
 def test_episodes_continue_across_collect_calls(policy, mode, monkeypatch):
     answering(policy, monkeypatch, GARBAGE)
-    collector = Collector(settings(), policy, SAMPLING, with_reference=False, mode=mode)
+    collector = Collector(settings(), policy, SAMPLING, with_reference=False, **schedule(mode))
     first, second = collector.collect(3), collector.collect(3)
     collector.close()
     assert not first.episodes and all(not (r.truncated or r.terminated) for s in first.steps for r in s)
@@ -101,7 +105,7 @@ def test_episodes_continue_across_collect_calls(policy, mode, monkeypatch):
 def test_one_generate_call_per_step_for_all_envs(policy, mode, monkeypatch):
     calls = []
     answering(policy, monkeypatch, GARBAGE, calls)
-    collector = Collector(settings(num_envs=3), policy, SAMPLING, with_reference=False, mode=mode)
+    collector = Collector(settings(num_envs=3), policy, SAMPLING, with_reference=False, **schedule(mode))
     rollout = collector.collect(5)
     collector.close()
     # async: the two env groups (env 0; envs 1 and 2) take turns, one batch each
@@ -110,7 +114,7 @@ def test_one_generate_call_per_step_for_all_envs(policy, mode, monkeypatch):
 
 
 def test_unparseable_answers_leave_the_state_unchanged_and_are_counted(policy, mode, monkeypatch):
-    collector = Collector(settings(), policy, SAMPLING, with_reference=False, mode=mode)
+    collector = Collector(settings(), policy, SAMPLING, with_reference=False, **schedule(mode))
     positions = []
     answering(policy, monkeypatch, GARBAGE,
               before=lambda: positions.append([e.unwrapped.current for e in collector.envs.envs]))
@@ -127,7 +131,7 @@ def test_unparseable_answers_leave_the_state_unchanged_and_are_counted(policy, m
                          [('{"thoughts": "", "action": "jump"}', False), ('{"action": "+"}', True)])
 def test_well_formed_answers_are_not_format_failures(policy, mode, monkeypatch, answer, valid):
     answering(policy, monkeypatch, answer)
-    collector = Collector(settings(num_envs=1), policy, SAMPLING, with_reference=False, mode=mode)
+    collector = Collector(settings(num_envs=1), policy, SAMPLING, with_reference=False, **schedule(mode))
     rollout = collector.collect(2)
     collector.close()
     episodes = collector.episodes + rollout.episodes
@@ -137,7 +141,7 @@ def test_well_formed_answers_are_not_format_failures(policy, mode, monkeypatch, 
 
 def test_time_limit_truncation_bootstraps_from_the_final_observation(policy, mode, monkeypatch):
     answering(policy, monkeypatch, GARBAGE)
-    collector = Collector(settings(), policy, SAMPLING, with_reference=False, mode=mode)
+    collector = Collector(settings(), policy, SAMPLING, with_reference=False, **schedule(mode))
     final_prompts = {}
     real_record = collector._record
 
@@ -191,7 +195,7 @@ def kill_worker(collector, index: int) -> None:
 
 def test_worker_killed_between_collects_is_replaced(policy, mode, monkeypatch, caplog):
     answering(policy, monkeypatch, GARBAGE)
-    collector = Collector(settings(vector="async"), policy, SAMPLING, with_reference=False, mode=mode)
+    collector = Collector(settings(vector="async"), policy, SAMPLING, with_reference=False, **schedule(mode))
     try:
         collector.collect(1)
         old = list(collector.envs.processes)
@@ -210,7 +214,7 @@ def test_worker_killed_between_collects_is_replaced(policy, mode, monkeypatch, c
 
 
 def test_worker_killed_during_a_step_cuts_the_episodes_as_truncations(policy, mode, monkeypatch):
-    collector = Collector(settings(vector="async"), policy, SAMPLING, with_reference=False, mode=mode)
+    collector = Collector(settings(vector="async"), policy, SAMPLING, with_reference=False, **schedule(mode))
     steps = []
 
     def maybe_kill():  # before the second step of every env (async: the groups generate in turns)
@@ -231,7 +235,7 @@ def test_worker_killed_during_a_step_cuts_the_episodes_as_truncations(policy, mo
 
 
 def test_a_worker_that_keeps_dying_stops_the_rollout(policy, mode, monkeypatch):
-    collector = Collector(settings(vector="async"), policy, SAMPLING, with_reference=False, mode=mode)
+    collector = Collector(settings(vector="async"), policy, SAMPLING, with_reference=False, **schedule(mode))
     answering(policy, monkeypatch, GARBAGE, before=lambda: kill_worker(collector, 0))
     try:
         with pytest.raises(RuntimeError, match="died 4 times"):

@@ -13,9 +13,9 @@ import torch
 import vlgym  # noqa: F401
 from vlgym_agents.algos.batch import StepBatch
 from vlgym_agents.config import load_config
-from vlgym_agents.policy.vlm import ValueHead
+from vlgym_agents.policy.vlm import Prompt, ValueHead
 from vlgym_agents.rollout.gae import gae
-from vlgym_agents.train import explained_variance
+from vlgym_agents.train import explained_variance, explained_variance_by_observation, observation_key
 
 GAMMA = 0.5  # the quickstart's
 PARITY_ID = "vlgym_test/OneTokenParity-v0"
@@ -77,6 +77,25 @@ def test_vldac_critic_learns_known_values_and_needs_a_normalised_input_when_stat
     assert fit_critic(common + 1e-3 * state, true_values, norm=False) < 0.3
     assert fit_critic(common + 1e-3 * state, true_values, norm=True) > 0.9
     assert math.isnan(explained_variance(np.ones(3), np.ones(3)))  # constant returns: undefined, not 1
+
+
+def test_what_the_observation_alone_explains():
+    """Each step is predicted by the other steps that saw the same observation (leave-one-out)."""
+    by_observation = explained_variance_by_observation
+    assert by_observation(np.array([1.0, 1.0, 0.0, 0.0]), [b"a", b"a", b"b", b"b"]) == 1.0  # returns follow states
+    # Returns independent of the state: predictions 0, 1, 0, 1 against 1, 0, 1, 0, so 1 - 1 / 0.25 = -3.
+    assert by_observation(np.array([1.0, 0.0, 1.0, 0.0]), [b"a", b"a", b"b", b"b"]) == pytest.approx(-3.0)
+    # A lone observation is predicted by the mean of all other steps: the mean of 1, 1, 0.5, 0.5.
+    returns = np.array([1.0, 1.0, 0.0, 0.5, 0.5])
+    residuals = [0.0, 0.0, 0.0 - 3.0 / 4, 0.0, 0.0]
+    assert by_observation(returns, [b"a", b"a", b"b", b"c", b"c"]) == pytest.approx(
+        1 - np.var(residuals) / np.var(returns))
+    assert math.isnan(by_observation(np.array([1.0, 2.0, 3.0]), [b"a", b"b", b"c"]))  # nothing repeats
+    image = np.zeros((2, 2, 3), np.uint8)
+    same, other_text = Prompt("Target: 3.", [image]), Prompt("Target: 4.", [image])
+    other_image = Prompt("Target: 3.", [image + 1])
+    assert observation_key(same) == observation_key(Prompt("Target: 3.", [image.copy()]))
+    assert len({observation_key(p) for p in (same, other_text, other_image)}) == 3
 
 
 class OneTokenParity(gym.Wrapper):

@@ -37,7 +37,8 @@ def result(seed: int, before: int, after: int, ev: float) -> dict:
 
     phase = lambda k: {d: {"success_rate": k / 200, "episodes": 200,  # noqa: E731
                            "success_ci95": list(wilson_interval(k, 200))} for d in ("greedy", "sampled")}
-    return {"seed": seed, "before": phase(before), "after": phase(after), "explained_variance_end": ev}
+    return {"seed": seed, "before": phase(before), "after": phase(after), "explained_variance_end": ev,
+            "explained_variance_by_observation_end": 0.45}
 
 
 def test_seeds_are_compared_per_seed_and_pooled():
@@ -50,7 +51,8 @@ def test_seeds_are_compared_per_seed_and_pooled():
     low, high = pooled["difference_ci95"]
     assert 0 < low < pooled["difference"] < high
     text = seeds_report(summary, ["optim.lr=1e-3"])
-    assert "| 0 | 0.600 [" in text and "clear gains on 1 of 2 seeds" in text and "optim.lr=1e-3" in text
+    assert "| 0 | 0.600 [" in text and "| 0.50 (0.45) |" in text
+    assert "clear gains on 1 of 2 seeds" in text and "optim.lr=1e-3" in text
 
 
 def test_finished_seeds_are_reused_not_run_again(tmp_path):

@@ -47,7 +47,8 @@ def scores(policy, record) -> torch.Tensor:
 def test_a_step_carried_over_an_update_keeps_its_version_and_behaviour_log_probs(policy):
     settings = EnvSettings(id="vlgym/GymCards-NumberLine-v0", num_envs=2, vector="sync", seed_start=100,
                            kwargs={"state_in_text": True, "image_size": 56, "max_position": 2})
-    collector = Collector(settings, policy, SAMPLING, with_reference=False, mode="async", max_staleness=1)
+    collector = Collector(settings, policy, SAMPLING, with_reference=False, mode="async", max_staleness=1,
+                          async_groups=2)
     before = {name: p.clone() for name, p in policy.named_parameters() if p.requires_grad}
     try:
         first = collector.collect(2)
@@ -82,12 +83,47 @@ def test_rollout_settings_validate_and_packaged_configs_stay_sync():
         load_config("quickstart", ["rollout.mode=eventually"])
 
 
-@pytest.mark.parametrize("staleness", [0, 1])
-def test_training_in_async_mode(tiny_config, staleness):
+def auto_collector(policy, **kwargs) -> Collector:
+    settings = EnvSettings(id="vlgym/GymCards-NumberLine-v0", num_envs=2, vector="sync", seed_start=100,
+                           kwargs={"state_in_text": True, "image_size": 56, "max_position": 2})
+    return Collector(settings, policy, SAMPLING, with_reference=False, **kwargs)
+
+
+@pytest.mark.parametrize(("one_batch", "two_groups", "kept"), [(2.0, 1.8, 2), (2.0, 1.81, 1), (2.0, 2.5, 1)])
+def test_auto_groups_keep_two_only_if_they_were_clearly_faster(policy, one_batch, two_groups, kept):
+    collector = auto_collector(policy, mode="async")
+    assert [collector.async_groups() for _ in range(2)] == [1, 1]  # not decided yet: one batch
+    for seconds in (30.0, one_batch):  # the first rollout (start-up) is not compared
+        collector._time_trial(seconds)
+    assert collector.groups is None and collector.async_groups() == 2  # the third rollout tries two groups
+    collector._time_trial(two_groups)
+    assert collector.groups == kept and collector.async_groups() == kept
+    assert auto_collector(policy, mode="sync").async_groups() == 1
+    assert auto_collector(policy, mode="async", async_groups=1).async_groups() == 1
+
+
+@torch.no_grad()
+def test_auto_groups_decide_from_the_rollouts_they_timed(policy):
+    collector = auto_collector(policy, mode="async", max_staleness=1)
+    try:
+        used = [collector.collect(2).async_groups for _ in range(3)]
+        assert used == [1, 1, 2] and len(collector.trial_s) == 3
+        assert not collector.carried  # no step is carried over an update while the groups are on trial
+        one_batch, two_groups = collector.trial_s[1:]
+        decided = 2 if two_groups <= 0.9 * one_batch else 1
+        assert collector.groups == decided and [collector.collect(2).async_groups for _ in range(2)] == [decided] * 2
+    finally:
+        collector.close()
+
+
+@pytest.mark.parametrize(("staleness", "groups"), [(0, "2"), (1, "2"), (0, "auto")])
+def test_training_in_async_mode(tiny_config, staleness, groups):
     config = tiny_config("rollout.mode=async", f"rollout.max_staleness={staleness}", "env.vector=async",
-                         "env.step_timeout=60")
+                         "env.step_timeout=60", f"rollout.async_groups={groups}")
     summary = Trainer(config).train()
     rows = [json.loads(line) for line in (config.run.output_dir / "metrics.jsonl").read_text().splitlines()]
     assert summary["state"]["update"] == 3 and summary["state"]["env_steps"] == 24
     assert [r["staleness"] for r in rows] == [0] + [staleness] * 2
+    assert [r["async_groups"] for r in rows] == ([2] * 3 if groups == "2" else [1, 1, 2])
+    assert summary["state"]["async_groups"] in (1, 2)  # checkpointed: a resumed run keeps the decision
     assert all(r["worker_timeouts"] == 0 and math.isfinite(r["loss"]) for r in rows)

@@ -17,7 +17,9 @@ JSON format); nothing is ever replaced by a random action. A worker process that
 episodes end as truncations, and training goes on.
 
 ``mode="async"`` (``rollout.mode``) splits the envs into two groups that take turns, so one group's env steps
-and resets run in its workers while the other generates (:meth:`Collector._collect_overlapped`); several env
+and resets run in its workers while the other generates (:meth:`Collector._collect_overlapped`). Two half
+batches cost more generation than one full batch, so with ``async_groups="auto"`` the collector times one
+rollout each way at the start of the run and keeps the faster (:meth:`Collector.async_groups`); several env
 settings (``env`` as a list) run one vector env each behind :class:`~vlgym_agents.rollout.mixed.MixedVectorEnv`,
 their prompts in the same batches. :meth:`Collector.generate` is the one place that generates.
 """
@@ -25,6 +27,7 @@ their prompts in the same batches. :meth:`Collector.generate` is the one place t
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -54,6 +57,10 @@ from vlgym_agents.rollout.types import Rollout, StepRecord
 
 log = logging.getLogger(__name__)
 
+#: ``async_groups: auto`` keeps two groups only if their timed rollout took at most this share of one batch's
+#: (faster by more than the run-to-run noise); otherwise one batch, as in ``sync``.
+TWO_GROUPS_MAX_TIME_RATIO = 0.9
+
 
 def is_well_formed(answer: str) -> bool:
     """The answer is a JSON object with an ``action`` field (the prompt's format), valid action or not.
@@ -82,7 +89,7 @@ class Collector:
     def __init__(self, settings: EnvSettings | Sequence[EnvSettings], policy: VLMPolicy, sampling: Sampling, *,
                  rank: int = 0,
                  world_size: int = 1, with_reference: bool = True, group_size: int = 1, mode: str = "sync",
-                 max_staleness: int = 0, engine: Engine | None = None):
+                 max_staleness: int = 0, async_groups: int | str = "auto", engine: Engine | None = None):
         self.specs = [settings] if isinstance(settings, EnvSettings) else list(settings)
         for spec in self.specs:  # a LOOP group never spans two envs
             if spec.num_envs % group_size:
@@ -95,6 +102,8 @@ class Collector:
         self.group_size, self.mode, self.max_staleness = group_size, mode, max_staleness
         self.policy_version = 0  # the trainer's update count: recorded with each step (its behaviour policy)
         self.carried: dict[int, Turn] = {}  # async, max_staleness 1: a group's step left in flight over an update
+        self.groups: int | None = None if async_groups == "auto" else int(async_groups)  # async: decided groups
+        self.trial_s: list[float] = []  # async_groups auto: the timed rollouts (one batch, then two groups)
         self.seed_cursor = 0
         self.group_episode: list[int] = []  # per env: index of its next episode within its group
         self.group_seeds: dict[int, dict[int, int]] = {}  # per group: episode index -> seed, until all started
@@ -198,15 +207,42 @@ class Collector:
             self.start()
         n = self.num_envs
         rollout = Rollout(steps=[[] for _ in range(n)], last_values=[0.0] * n)
-        if self.mode == "async" and n > 1:
+        rollout.async_groups = self.async_groups()
+        started = time.perf_counter()
+        if rollout.async_groups == 2:
             self._collect_overlapped(rollout, steps_per_env)
         else:
             while len(rollout.steps[0]) < steps_per_env:
                 self._check_restarts(rollout, steps_per_env)
                 self._step(rollout)
+        self._time_trial(time.perf_counter() - started)
         rollout.last_values = self.policy.values(self.policy.encode(self.prompts())).tolist()
         rollout.open_seeds = self.open_seeds()
         return rollout
+
+    def async_groups(self) -> int:
+        """How many env groups take turns in the next rollout: 1 (one batch, as ``sync``) or 2.
+
+        ``async_groups: auto`` measures instead of guessing: the first rollout (worker start-up, warm-up) runs as one
+        batch, the second is timed as one batch and the third as two groups; from then on the run keeps two groups
+        only if they took at most ``TWO_GROUPS_MAX_TIME_RATIO`` of one batch's time. The choice is logged, reported
+        as the ``async_groups`` metric and checkpointed (``groups``), so a resumed run keeps it.
+        """
+        if self.mode != "async" or self.num_envs < 2:
+            return 1
+        if self.groups is None:
+            return 2 if len(self.trial_s) == 2 else 1
+        return self.groups
+
+    def _time_trial(self, seconds: float) -> None:
+        if self.mode != "async" or self.num_envs < 2 or self.groups is not None:
+            return
+        self.trial_s.append(seconds)  # the first one, start-up included, is dropped below
+        if len(self.trial_s) == 3:
+            one_batch, two_groups = self.trial_s[1:]
+            self.groups = 2 if two_groups <= TWO_GROUPS_MAX_TIME_RATIO * one_batch else 1
+            log.info("rollout.async_groups auto: a rollout took %.2f s as one batch and %.2f s as two groups; "
+                     "using %s", one_batch, two_groups, "two groups" if self.groups == 2 else "one batch")
 
     def act(self, prompts: Sequence[Prompt], batch: dict[str, torch.Tensor]) -> Generation:
         """Answers for a batch of prompts (``batch``: their encoding), with the policy's log-probs and values."""
@@ -249,9 +285,9 @@ class Collector:
 
         The order of calls is fixed (generate A, send A's actions, receive B's step, send B's resets, receive A's
         resets... ), never decided by which worker answers first, so seeds and samples do not depend on timing.
-        In the last turn group A has all its steps and would wait for B's last one; with ``max_staleness`` 1 it
-        generates its next step instead, which steps in its workers during the update and enters the next
-        rollout with this policy version (one update stale).
+        In the last turn group A has all its steps and would wait for B's last one; with ``max_staleness`` 1 (and
+        two groups decided, not on trial) it generates its next step instead, which steps in its workers during the
+        update and enters the next rollout with this policy version (one update stale).
         """
         n = self.num_envs
         groups = [list(range(n // 2)), list(range(n // 2, n))]
@@ -268,7 +304,7 @@ class Collector:
                 last_turn = other in sent and len(rollout.steps[groups[other][0]]) + 1 >= steps_per_env
                 if g not in sent and len(rollout.steps[groups[g][0]]) < steps_per_env:
                     sent[g] = self._send(rollout, groups[g])  # meanwhile the other group steps in its workers
-                elif g not in sent and last_turn and self.max_staleness >= 1:
+                elif g not in sent and last_turn and self.max_staleness >= 1 and self.groups == 2:
                     self.carried = {g: self._send(rollout, groups[g])}
                 if other in sent:
                     turn = sent.pop(other)

@@ -44,6 +44,7 @@ class Rollout:
     worker_restarts: int = 0
     worker_timeouts: int = 0  # of the restarts, those for a worker that hung (env.step_timeout/reset_timeout)
     open_seeds: set[int] = field(default_factory=set)  # group episodes some env has still to finish
+    async_groups: int = 1  # env groups that took turns (rollout.mode async: 1 or 2; sync: 1)
 
     def staleness(self, version: int) -> int:
         """How many updates the oldest step's sampling policy is behind ``version`` (0: all on-policy)."""
