@@ -1,13 +1,15 @@
 """Rollout throughput: every requested combination of env, engine (``rollout.engine``: hf | vllm) and rollout mode
-(``rollout.mode``: sync | async), all in one run, so that ratios come from one machine state.
+(``sync``; ``async``: ``rollout.mode: async`` with ``async_groups: auto``; ``async-2``: two groups always), all in
+one run, so that ratios come from one machine state.
 
     .venv-vllm/bin/python scripts/bench_rollout.py                   # CPU, the vLLM-sized tiny model, both engines
     python scripts/bench_rollout.py --engine hf --mode sync --mode async --env numberline --env webshop
     python scripts/bench_rollout.py --arch qwen2.5-vl-3b --device cuda --num-envs 32 --max-new-tokens 64
 
 Each combination is one short training run of the same config (same model weights, torch seed and episode
-seeds): one untimed update (worker start-up, warm-up), then ``--updates`` timed ones of ``--num-envs`` x
-``--steps-per-env`` env steps. One row per combination: env steps/s over the rollouts alone (what ``rollout.mode``
+seeds): ``--warmup-updates`` untimed updates (worker start-up, warm-up, and ``async``'s timed trial of one batch
+against two groups), then ``--updates`` timed ones of ``--num-envs`` x ``--steps-per-env`` env steps. One row per
+combination: the env groups its timed rollouts used, env steps/s over the rollouts alone (what ``rollout.mode``
 changes) and over the whole loop, the first as a ratio to the env's first row, the share of rollout wall time in
 which the engine generates or scores, generated tokens/s, and where the time went: generate (the engine), score
 (the policy's batched forward that gives the old log-probs and values; inside generate for hf), env (the rest of
@@ -32,6 +34,8 @@ ENVS = {  # name -> (env id, kwargs)
     "alfworld": ("vlgym/ALFWorld-v0", {"image_size": [192, 320]}),
     "webshop": ("vlgym/WebShop-v0", {"renderer": "browser", "num_products": 100, "image_size": [384, 512]}),
 }
+MODES = {"sync": {"mode": "sync"}, "async": {"mode": "async", "async_groups": "auto"},
+         "async-2": {"mode": "async", "async_groups": 2}}
 NO_VLLM = ("--engine vllm needs vLLM, which lives in its own virtual environment: run this script with "
            ".venv-vllm/bin/python (build it with `bash scripts/install_vllm.sh`), or pass --engine hf")
 
@@ -47,16 +51,17 @@ def run(env: str, engine: str, mode: str, model: Path, out: Path, args) -> dict:
         "model": {"path": str(model), "dtype": args.dtype, "value_head_hidden": [64]},
         "env": {"id": env_id, "kwargs": kwargs, "num_envs": args.num_envs},
         "sampling": {"max_new_tokens": args.max_new_tokens},
-        "run": {"steps_per_env": args.steps_per_env, "total_env_steps": steps_per_update * (args.updates + 1),
+        "run": {"steps_per_env": args.steps_per_env,
+                "total_env_steps": steps_per_update * (args.warmup_updates + args.updates),
                 "checkpoint_every": 100000, "device": args.device, "torch_threads": args.torch_threads,
                 "output_dir": str(out / f"{env}-{engine}-{mode}")},
         "algo": {"minibatch_size": min(16, steps_per_update), "ppo_epochs": 1, "vldac": {"warmup_updates": 0}},
         "eval": {"episodes": 0},
-        "rollout": {"engine": engine, "mode": mode,
+        "rollout": {"engine": engine, **MODES[mode],
                     "vllm": {"gpu_memory_utilization": args.gpu_memory_utilization}}})
     Trainer(config).train()
     metrics = Path(config.run.output_dir) / "metrics.jsonl"
-    rows = [json.loads(line) for line in metrics.read_text().splitlines()][1:]
+    rows = [json.loads(line) for line in metrics.read_text().splitlines()][args.warmup_updates:]
 
     def total(key: str) -> float:
         return sum(r[key] for r in rows)
@@ -71,17 +76,19 @@ def run(env: str, engine: str, mode: str, model: Path, out: Path, args) -> dict:
             "generate_tokens_per_s": tokens / generate, "mean_answer_tokens": tokens / steps,
             "split_s": {"generate": generate, "score": score, "env": collect - generate - score, "update": update},
             "worker_restarts": total("worker_restarts"), "load_average": os.getloadavg(),
+            "async_groups": sorted({r["async_groups"] for r in rows}),
             **({"engine_logprob_mae": max(r["engine_logprob_mae"] for r in rows)} if engine == "vllm" else {})}
 
 
-HEADER = (f"{'env':<11} {'engine':<6} {'mode':<5} {'steps/s':>7} {'ratio':>5} {'loop':>6} {'generating':>10} "
-          f"{'tokens/s':>8} {'generate':>8} {'score':>6} {'env':>6} {'update':>6}  load average")
+HEADER = (f"{'env':<11} {'engine':<6} {'mode':<7} {'groups':>6} {'steps/s':>7} {'ratio':>5} {'loop':>6} "
+          f"{'generating':>10} {'tokens/s':>8} {'generate':>8} {'score':>6} {'env':>6} {'update':>6}  load average")
 
 
 def table_row(row: dict, first: dict) -> str:
     """``row`` as a table line; ``ratio`` is its rollout env steps/s over ``first``'s (the env's first row)."""
     split = row["split_s"]
-    line = (f"{row['env']:<11} {row['engine']:<6} {row['mode']:<5} {row['rollout_env_steps_per_s']:>7.2f} "
+    groups = "/".join(map(str, row["async_groups"]))
+    line = (f"{row['env']:<11} {row['engine']:<6} {row['mode']:<7} {groups:>6} {row['rollout_env_steps_per_s']:>7.2f} "
             f"{row['rollout_env_steps_per_s'] / first['rollout_env_steps_per_s']:>5.2f} "
             f"{row['env_steps_per_s']:>6.2f} {row['generating']:>10.0%} {row['generated_tokens_per_s']:>8.1f} "
             f"{split['generate']:>7.1f}s {split['score']:>5.1f}s {split['env']:>5.1f}s {split['update']:>5.1f}s  "
@@ -97,11 +104,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--env", action="append", choices=sorted(ENVS), help="repeatable; default: numberline")
     parser.add_argument("--engine", action="append", choices=["hf", "vllm"], help="repeatable; default: hf and vllm")
-    parser.add_argument("--mode", action="append", choices=["sync", "async"], help="repeatable; default: sync")
+    parser.add_argument("--mode", action="append", choices=sorted(MODES), help="repeatable; default: sync")
     parser.add_argument("--arch", default="tiny", choices=["tiny", "qwen2.5-vl-3b", "qwen2.5-vl-7b"])
     parser.add_argument("--num-envs", type=int, default=16)
     parser.add_argument("--steps-per-env", type=int, default=4, help="per env and update")
-    parser.add_argument("--updates", type=int, default=2, help="timed updates (after one untimed)")
+    parser.add_argument("--updates", type=int, default=2, help="timed updates")
+    parser.add_argument("--warmup-updates", type=int, default=3, help="untimed updates before them")
     parser.add_argument("--max-new-tokens", type=int, default=24)
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--dtype", default=None, help="default: float32 on CPU, bfloat16 on CUDA")
@@ -121,7 +129,7 @@ def main() -> None:
     rich.reconfigure(quiet=True)  # the trainer's progress bars would break up the table
 
     results = {"arch": args.arch, "device": args.device, "dtype": args.dtype, "num_envs": args.num_envs,
-               "steps_per_env": args.steps_per_env, "updates": args.updates,
+               "steps_per_env": args.steps_per_env, "updates": args.updates, "warmup_updates": args.warmup_updates,
                "max_new_tokens": args.max_new_tokens, "runs": []}
     with tempfile.TemporaryDirectory() as tmp:
         model = build_sized_vlm(Path(tmp) / "model", args.arch, dtype=args.dtype, device=args.device)

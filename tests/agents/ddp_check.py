@@ -116,7 +116,8 @@ def main(model_path: str, out: str) -> None:
     result["rng_digests"] = gather_object([hashlib.sha1(at_save.numpy().tobytes()).hexdigest()])
     # -- 5. async rollouts, one step carried over each update: the ranks stay paired ----------------------------
     VLDAC.loss_function = real_loss
-    config = load_config(None, ["run.total_env_steps=48", "rollout.mode=async", "rollout.max_staleness=1"],
+    config = load_config(None, ["run.total_env_steps=48", "rollout.mode=async", "rollout.max_staleness=1",
+                                "rollout.async_groups=2"],
                          base=tiny_run_config(model_path, Path(out) / "run-async"))
     trainer = Trainer(config)
     summary = trainer.train()

@@ -83,7 +83,7 @@ def test_grouped_resets_share_one_seed_per_group_episode(tiny_qwen, mode):
     settings = EnvSettings(id="vlgym/GymCards-NumberLine-v0", kwargs=INVALID_ENDS_EPISODE, num_envs=6,
                            vector="sync", seed_start=100)
     collector = Collector(settings, policy, Sampling(max_new_tokens=6), group_size=2, with_reference=False,
-                          mode=mode)
+                          mode=mode, async_groups=2)
     torch.manual_seed(0)
     rollout = collector.collect(3)
     collector.close()

@@ -28,7 +28,8 @@ def settings(hang_seeds, hang_on="step") -> EnvSettings:
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
 def test_a_hung_step_is_cut_as_a_truncation_and_training_goes_on(policy, mode, caplog):
-    collector = Collector(settings([101]), policy, Sampling(max_new_tokens=8), with_reference=False, mode=mode)
+    collector = Collector(settings([101]), policy, Sampling(max_new_tokens=8), with_reference=False, mode=mode,
+                          async_groups=2)
     try:
         with caplog.at_level(logging.WARNING):
             rollout = collector.collect(3)
@@ -52,7 +53,7 @@ def test_a_hung_step_is_cut_as_a_truncation_and_training_goes_on(policy, mode, c
 @pytest.mark.parametrize("mode", ["sync", "async"])
 def test_a_hung_reset_is_replaced_and_its_seed_skipped(policy, mode):
     collector = Collector(settings([102], hang_on="reset"), policy, Sampling(max_new_tokens=8),
-                          with_reference=False, mode=mode)
+                          with_reference=False, mode=mode, async_groups=2)
     try:
         rollout = collector.collect(6)  # the first episodes end at step 4; the reset with seed 102 hangs
         assert rollout.worker_timeouts == 1 and [len(s) for s in rollout.steps] == [6, 6]

@@ -25,7 +25,8 @@ def policy(tiny_qwen):
 @pytest.mark.parametrize("vector", ["sync", "async"])
 def test_two_envs_batch_together_with_disjoint_seeds(policy, monkeypatch, mode, vector):
     specs = [EnvSettings(**NUMBERLINE, vector=vector), EnvSettings(**EZPOINTS, vector=vector)]
-    collector = Collector(specs, policy, Sampling(max_new_tokens=8), with_reference=False, mode=mode)
+    collector = Collector(specs, policy, Sampling(max_new_tokens=8), with_reference=False, mode=mode,
+                          async_groups=2)
     calls = []
     real = type(policy).generate
 
