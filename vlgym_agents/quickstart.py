@@ -212,6 +212,10 @@ def compare_seeds(results: list[dict]) -> dict[str, Any]:
     return summary
 
 
+def _number(value: float) -> str:
+    return f"{value:.2f}" if math.isfinite(value) else "n/a"  # n/a: not measured (results from before the metric)
+
+
 def seeds_report(summary: dict[str, Any], overrides: list[str]) -> str:
     """``seeds.md``: the table of :func:`compare_seeds`."""
     fmt = lambda p, ci: f"{p:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]"  # noqa: E731
@@ -228,7 +232,7 @@ def seeds_report(summary: dict[str, Any], overrides: list[str]) -> str:
         lines.append(f"| {row['seed']} | {fmt(g['before'], g['before_ci95'])} | {fmt(g['after'], g['after_ci95'])} | "
                      f"{fmt(s['before'], s['before_ci95'])} | {fmt(s['after'], s['after_ci95'])} | "
                      f"{'yes' if g['clear_gain'] else 'no'} / {'yes' if s['clear_gain'] else 'no'} | "
-                     f"{row['explained_variance_end']:.2f} ({row['explained_variance_by_observation_end']:.2f}) |")
+                     f"{row['explained_variance_end']:.2f} ({_number(row['explained_variance_by_observation_end'])}) |")
     lines += [""]
     for decoding, pooled in summary["pooled"].items():
         lines.append(f"Pooled, {decoding}: {fmt(pooled['before'], pooled['before_ci95'])} -> "
