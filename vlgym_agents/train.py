@@ -163,12 +163,17 @@ class Trainer:
                                    world_size=self.world, with_reference=with_reference,
                                    group_size=self.rule.group_size, mode=config.rollout.mode,
                                    max_staleness=config.rollout.max_staleness,
-                                   async_groups=self.state["async_groups"] or config.rollout.async_groups,
+                                   async_groups=self._async_groups(),
                                    engine=self.engine)
         self.collector.seed_cursor = self.state["seed_cursor"]
         self.rng = np.random.default_rng(run.seed + 7919 * self.rank + self.state["update"])
         self.writer = self.jsonl = None
         self.recorder = TrainingRecorder(config, self.out)
+
+    def _async_groups(self) -> int | str:
+        """``rollout.async_groups``; for ``auto``, the groups a resumed run's trial already chose, if any."""
+        setting = self.config.rollout.async_groups
+        return self.state["async_groups"] or setting if setting == "auto" else setting
 
     def _policy(self, checkpoint: Path | None) -> VLMPolicy:
         if checkpoint is None:

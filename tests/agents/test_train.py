@@ -51,6 +51,23 @@ def test_cosine_schedule_decays_once_and_never_restarts():
     assert lrs[10:] == pytest.approx([0.1] * 20)  # past the end it stays at lr_end
 
 
+def test_the_value_head_can_have_its_own_rate_on_the_same_schedule(tiny_config):
+    config = tiny_config("optim.value_lr=0.01")
+    trainer = Trainer(config)
+    try:
+        groups = trainer.optimizer.param_groups
+        head = {id(p) for p in trainer.unwrapped.value_head.parameters()}
+        assert [g["lr"] for g in groups] == [config.optim.lr, 0.01]
+        assert {id(p) for p in groups[1]["params"]} == head and not head & {id(p) for p in groups[0]["params"]}
+        trainer.scheduler.step()  # the cosine scales both rates by the same factor
+        factor = trainer.scheduler.get_last_lr()[0] / config.optim.lr
+        assert factor < 1 and trainer.scheduler.get_last_lr()[1] == pytest.approx(0.01 * factor)
+    finally:
+        trainer.collector.close()
+        trainer.engine.close()
+    assert len(Trainer(tiny_config()).optimizer.param_groups) == 1  # default: one rate for everything
+
+
 def test_a_run_logs_every_update_and_writes_complete_checkpoints(tiny_config):
     config = tiny_config("run.keep_checkpoints=2", "eval.episodes=2")
     summary = Trainer(config).train()

@@ -226,7 +226,7 @@ class Collector:
         ``async_groups: auto`` measures instead of guessing: the first rollout (worker start-up, warm-up) runs as one
         batch, the second is timed as one batch and the third as two groups; from then on the run keeps two groups
         only if they took at most ``TWO_GROUPS_MAX_TIME_RATIO`` of one batch's time. The choice is logged, reported
-        as the ``async_groups`` metric and checkpointed (``groups``), so a resumed run keeps it.
+        as the ``async_groups`` metric and checkpointed (the run state's ``async_groups``), so a resumed run keeps it.
         """
         if self.mode != "async" or self.num_envs < 2:
             return 1
