@@ -45,6 +45,25 @@ def test_browser_frames_have_the_exact_viewport_and_show_the_page(browser_env):
     assert np.abs(bar - np.array([19, 25, 33])).max() < 12
 
 
+def test_a_frame_does_not_show_whether_the_search_box_has_focus_yet(browser_env):
+    """The box has autofocus, which Chromium applies at a moment that depends on load (seen as a flaky frame)."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    browser_env.reset(seed=0)
+    driver = browser_env.unwrapped._renderer._browser.driver
+    frames, focused = [], []
+    for script in ("document.getElementById('search_input').focus()", "document.activeElement.blur()"):
+        driver.execute_script(script)
+        focused.append(driver.execute_script("return document.activeElement.id"))
+        shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png"})
+        frames.append(np.asarray(Image.open(io.BytesIO(base64.b64decode(shot["data"]))).convert("RGB")))
+    assert focused == ["search_input", ""]
+    assert np.array_equal(frames[0], frames[1])
+
+
 def test_text_actions_and_rewards_do_not_depend_on_the_renderer(browser_env):
     fast = gym.make("vlgym/WebShop-v0", renderer="fast", **SMALL)
     for seed in (1, 2):

@@ -37,9 +37,14 @@ LOGICAL_WIDTH = 1024
 _FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars",
           "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
           "--disable-extensions", "--mute-audio", "--force-color-profile=srgb", "--font-render-hinting=none")
+# The search box has ``autofocus``: Chromium focuses it at a moment that depends on load, and the caret blinks, so
+# a screenshot would sometimes show a focus ring or a caret. The style added after the page hides both.
 _WRITE_AND_WAIT = """
 const html = arguments[0], done = arguments[arguments.length - 1];
 document.open(); document.write(html); document.close();
+const still = document.createElement("style");
+still.textContent = "*:focus { outline: none !important; } * { caret-color: transparent !important; }";
+document.head.appendChild(still);
 Promise.all(Array.from(document.images, img => img.decode().catch(() => null))).then(() => done(true));
 """
 
