@@ -53,7 +53,9 @@ def test_a_frame_does_not_show_whether_the_search_box_has_focus_yet(browser_env)
     from PIL import Image
 
     browser_env.reset(seed=0)
-    driver = browser_env.unwrapped._renderer._browser.driver
+    game = browser_env.unwrapped
+    game._get_renderer().render(game.site.page)  # the search page in the browser: reset may reuse a cached frame
+    driver = game._renderer._browser.driver
     frames, focused = [], []
     for script in ("document.getElementById('search_input').focus()", "document.activeElement.blur()"):
         driver.execute_script(script)
