@@ -11,6 +11,10 @@ States compared:
 - ``last prompt token, gradient to backbone``: the whole model fine-tuned on the training returns through the
   value head (RL4VLM's choice), scored on held-out episodes.
 
+It also fits the quickstart's own value head (an MLP with 64 hidden units, Adam at 3e-3, minibatches of 16, 250
+or 1,000 steps, as in RL) on the last prompt token, with and without ``value_head_norm``, to the expert's true values
+γ^(|target − current| − 1) and to the observed returns: whether the head can read the value from the state.
+
     PYTHONPATH=$PWD OMP_NUM_THREADS=1 python scripts/probe_value.py --output outputs/probe_value
     PYTHONPATH=$PWD OMP_NUM_THREADS=1 python scripts/probe_value.py --output outputs/probe_aux sft.value_aux=1.0
 """
@@ -27,7 +31,7 @@ import torch
 
 from vlgym_agents.config import Sampling, load_config
 from vlgym_agents.policy.tiny import build_tiny_vlm
-from vlgym_agents.policy.vlm import VLMPolicy
+from vlgym_agents.policy.vlm import ValueHead, VLMPolicy
 from vlgym_agents.rollout.evaluate import make_env
 from vlgym_agents.runtime import quiet_libraries, setup_torch
 from vlgym_agents.sft import warm_start
@@ -125,6 +129,26 @@ def mlp(x: np.ndarray, y: np.ndarray, train: np.ndarray, steps: int = 1500) -> t
     return r2(p[train], y[train]), r2(p[~train], y[~train])
 
 
+def head_fit(x: np.ndarray, y: np.ndarray, train: np.ndarray, *, norm: bool, steps: int = 250) -> tuple[float, float]:
+    """The quickstart's own value head (unstandardised input unless ``norm``), Adam at 3e-3 on minibatches of 16
+    as in RL, fitted to ``y`` on the training steps."""
+    torch.manual_seed(0)
+    head = ValueHead(x.shape[1], [64], norm=norm)
+    optimizer = torch.optim.Adam(head.parameters(), lr=3e-3)
+    features, target = torch.tensor(x, dtype=torch.float32), torch.tensor(y, dtype=torch.float32)
+    rng = np.random.default_rng(0)
+    for _ in range(steps):
+        subset = torch.as_tensor(rng.choice(np.flatnonzero(train), 16))
+        loss = 0.5 * (head(features[subset]) - target[subset]).pow(2).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    head.eval()
+    with torch.no_grad():
+        p = head(features).numpy()
+    return r2(p[train], y[train]), r2(p[~train], y[~train])
+
+
 def backbone_probe(policy: VLMPolicy, rows: list[dict], train: np.ndarray, steps: int = 150) -> tuple[float, float]:
     """The value head with its gradient reaching the whole model (RL4VLM), fitted on training returns."""
     model = copy.deepcopy(policy)
@@ -176,13 +200,22 @@ def main() -> None:
                                                                                             dtype=float)}
     result: dict = {"steps": len(rows), "train_steps": int(train.sum()),
                     "return_variance": float(np.var(targets["return"])), "probes": {}}
-    for position, x in features(policy, rows).items():
+    features_by_position = features(policy, rows)
+    for position, x in features_by_position.items():
         # how much the state varies between steps, relative to its size: a head must read that difference
         result.setdefault("spread", {})[position] = float(x.std(0).mean() / np.abs(x).mean())
         for target, y in targets.items():
             for name, probe in (("ridge", ridge), ("mlp", mlp)):
                 fit, held = probe(x, y, train)
                 result["probes"][f"{position} -> {target} ({name})"] = {"train_r2": fit, "held_out_r2": held}
+    last = features_by_position["last prompt token"]
+    targets["true value"] = config.algo.gamma ** (np.abs(targets["target - current"]) - 1)  # the expert's V
+    for target in ("true value", "return"):
+        for norm in (False, True):
+            for steps in (250, 1000):
+                fit, held = head_fit(last, targets[target], train, norm=norm, steps=steps)
+                name = f"value head{' (standardised input)' if norm else ''}, {steps} steps -> {target}"
+                result["probes"][name] = {"train_r2": fit, "held_out_r2": held}
     fit, held = backbone_probe(policy, rows, train)
     result["probes"]["last prompt token, gradient to backbone -> return"] = {"train_r2": fit, "held_out_r2": held}
     print(f"{len(rows)} steps ({int(train.sum())} train), return variance {result['return_variance']:.3f}")
