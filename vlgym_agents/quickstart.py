@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -77,11 +78,14 @@ def learning_curve(metrics_file: Path, before: dict, after: dict, total_steps: i
     plt.close(figure)
 
 
-def final_mean(metrics_file: Path, key: str) -> float:
-    """Mean of a per-update metric over the last :data:`CRITIC_WINDOW` updates (NaN values left out)."""
-    rows = [json.loads(line) for line in metrics_file.read_text().splitlines() if line.strip()]
-    values = [r[key] for r in rows[-CRITIC_WINDOW:] if r.get(key) is not None and math.isfinite(r[key])]
-    return sum(values) / len(values) if values else float("nan")
+def final_means(metrics_file: Path, keys: Sequence[str]) -> dict[str, float]:
+    """Mean of each per-update metric over the last :data:`CRITIC_WINDOW` updates (NaN values left out)."""
+    rows = [json.loads(line) for line in metrics_file.read_text().splitlines() if line.strip()][-CRITIC_WINDOW:]
+    means = {}
+    for key in keys:
+        values = [r[key] for r in rows if r.get(key) is not None and math.isfinite(r[key])]
+        means[key] = sum(values) / len(values) if values else float("nan")
+    return means
 
 
 def _row(name: str, result: dict) -> str:
@@ -170,9 +174,8 @@ def run_quickstart(output: str | Path, overrides: list[str], *, console: Console
                    output / "learning_curve.png")
     (output / "results.json").write_text(json.dumps({
         "seed": config.run.seed, "warm_start": warm, "before": before, "after": after,
-        "explained_variance_end": final_mean(output / "rl" / "metrics.jsonl", "explained_variance"),
-        "explained_variance_by_observation_end": final_mean(output / "rl" / "metrics.jsonl",
-                                                            "explained_variance_by_observation"),
+        **{f"{key}_end": value for key, value in final_means(
+            output / "rl" / "metrics.jsonl", ["explained_variance", "explained_variance_by_observation"]).items()},
         "timings_s": timings}, indent=2))
     report = output / "report.md"
     write_report(report, config, warm, before, after, timings, output)

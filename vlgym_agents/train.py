@@ -91,7 +91,7 @@ def observation_key(prompt: Prompt) -> bytes:
     """Equal for two steps exactly when their prompts (text and images) are equal."""
     digest = hashlib.blake2b(prompt.text.encode(), digest_size=16)
     for image in prompt.images:
-        digest.update(np.ascontiguousarray(image).tobytes())
+        digest.update(np.ascontiguousarray(image))  # hashed in place, not copied
     return digest.digest()
 
 
@@ -173,7 +173,9 @@ class Trainer:
     def _async_groups(self) -> int | str:
         """``rollout.async_groups``; for ``auto``, the groups a resumed run's trial already chose, if any."""
         setting = self.config.rollout.async_groups
-        return self.state["async_groups"] or setting if setting == "auto" else setting
+        if setting == "auto" and self.state["async_groups"] is not None:
+            return self.state["async_groups"]
+        return setting
 
     def _policy(self, checkpoint: Path | None) -> VLMPolicy:
         if checkpoint is None:

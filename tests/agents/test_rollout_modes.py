@@ -36,6 +36,13 @@ def test_a_stale_step_is_clipped_around_its_behaviour_policy():
     assert kl.item() == pytest.approx(0.0, abs=1e-7)
 
 
+def two_envs(policy, **kwargs) -> Collector:
+    """A collector of two in-process NumberLine envs (``kwargs``: its schedule)."""
+    settings = EnvSettings(id="vlgym/GymCards-NumberLine-v0", num_envs=2, vector="sync", seed_start=100,
+                           kwargs={"state_in_text": True, "image_size": 56, "max_position": 2})
+    return Collector(settings, policy, SAMPLING, with_reference=False, **kwargs)
+
+
 def scores(policy, record) -> torch.Tensor:
     batch = policy.encode([record.prompt])
     tokens = record.tokens.unsqueeze(0)
@@ -45,10 +52,7 @@ def scores(policy, record) -> torch.Tensor:
 
 @torch.no_grad()
 def test_a_step_carried_over_an_update_keeps_its_version_and_behaviour_log_probs(policy):
-    settings = EnvSettings(id="vlgym/GymCards-NumberLine-v0", num_envs=2, vector="sync", seed_start=100,
-                           kwargs={"state_in_text": True, "image_size": 56, "max_position": 2})
-    collector = Collector(settings, policy, SAMPLING, with_reference=False, mode="async", max_staleness=1,
-                          async_groups=2)
+    collector = two_envs(policy, mode="async", max_staleness=1, async_groups=2)
     before = {name: p.clone() for name, p in policy.named_parameters() if p.requires_grad}
     try:
         first = collector.collect(2)
@@ -83,28 +87,22 @@ def test_rollout_settings_validate_and_packaged_configs_stay_sync():
         load_config("quickstart", ["rollout.mode=eventually"])
 
 
-def auto_collector(policy, **kwargs) -> Collector:
-    settings = EnvSettings(id="vlgym/GymCards-NumberLine-v0", num_envs=2, vector="sync", seed_start=100,
-                           kwargs={"state_in_text": True, "image_size": 56, "max_position": 2})
-    return Collector(settings, policy, SAMPLING, with_reference=False, **kwargs)
-
-
 @pytest.mark.parametrize(("one_batch", "two_groups", "kept"), [(2.0, 1.8, 2), (2.0, 1.81, 1), (2.0, 2.5, 1)])
 def test_auto_groups_keep_two_only_if_they_were_clearly_faster(policy, one_batch, two_groups, kept):
-    collector = auto_collector(policy, mode="async")
+    collector = two_envs(policy, mode="async")
     assert [collector.async_groups() for _ in range(2)] == [1, 1]  # not decided yet: one batch
     for seconds in (30.0, one_batch):  # the first rollout (start-up) is not compared
         collector._time_trial(seconds)
     assert collector.groups is None and collector.async_groups() == 2  # the third rollout tries two groups
     collector._time_trial(two_groups)
     assert collector.groups == kept and collector.async_groups() == kept
-    assert auto_collector(policy, mode="sync").async_groups() == 1
-    assert auto_collector(policy, mode="async", async_groups=1).async_groups() == 1
+    assert two_envs(policy, mode="sync").async_groups() == 1
+    assert two_envs(policy, mode="async", async_groups=1).async_groups() == 1
 
 
 @torch.no_grad()
 def test_auto_groups_decide_from_the_rollouts_they_timed(policy):
-    collector = auto_collector(policy, mode="async", max_staleness=1)
+    collector = two_envs(policy, mode="async", max_staleness=1)
     try:
         used = [collector.collect(2).async_groups for _ in range(3)]
         assert used == [1, 1, 2] and len(collector.trial_s) == 3

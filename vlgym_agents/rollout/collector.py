@@ -102,6 +102,7 @@ class Collector:
         self.group_size, self.mode, self.max_staleness = group_size, mode, max_staleness
         self.policy_version = 0  # the trainer's update count: recorded with each step (its behaviour policy)
         self.carried: dict[int, Turn] = {}  # async, max_staleness 1: a group's step left in flight over an update
+        self.may_overlap = mode == "async" and self.num_envs > 1  # else every rollout is one batch
         self.groups: int | None = None if async_groups == "auto" else int(async_groups)  # async: decided groups
         self.trial_s: list[float] = []  # async_groups auto: the timed rollouts (one batch, then two groups)
         self.seed_cursor = 0
@@ -228,14 +229,14 @@ class Collector:
         only if they took at most ``TWO_GROUPS_MAX_TIME_RATIO`` of one batch's time. The choice is logged, reported
         as the ``async_groups`` metric and checkpointed (the run state's ``async_groups``), so a resumed run keeps it.
         """
-        if self.mode != "async" or self.num_envs < 2:
+        if not self.may_overlap:
             return 1
         if self.groups is None:
             return 2 if len(self.trial_s) == 2 else 1
         return self.groups
 
     def _time_trial(self, seconds: float) -> None:
-        if self.mode != "async" or self.num_envs < 2 or self.groups is not None:
+        if not self.may_overlap or self.groups is not None:
             return
         self.trial_s.append(seconds)  # the first one, start-up included, is dropped below
         if len(self.trial_s) == 3:
