@@ -16,16 +16,18 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-import types
 from pathlib import Path
 
 
-def authors_act(collector, prompts, batch):
+def authors_generate(policy):
     """The authors' acting step: generate, then score the answer in a second forward (values, log-probs)."""
-    generation = collector.policy.generate(batch, collector.sampling)
-    generation.log_probs, generation.values = collector.policy(batch, generation.tokens, generation.mask,
-                                                               collector.sampling)
-    return generation
+
+    def generate(prompts, batch, sampling, seeds=None):
+        generation = policy.generate(batch, sampling, seeds=seeds)
+        generation.log_probs, generation.values = policy(batch, generation.tokens, generation.mask, sampling)
+        return generation
+
+    return generate
 
 
 def run(label: str, model: Path, out: Path, *, num_envs: int, minibatch: int, env_steps: int, steps_per_env: int,
@@ -42,7 +44,7 @@ def run(label: str, model: Path, out: Path, *, num_envs: int, minibatch: int, en
         f"run.device={device}", f"run.output_dir={out / label}"])
     trainer = Trainer(config)
     if label == "authors":
-        trainer.collector.act = types.MethodType(authors_act, trainer.collector)
+        trainer.collector.engine.generate = authors_generate(trainer.collector.policy)
     trainer.train()
     rows = [json.loads(line) for line in (out / label / "metrics.jsonl").read_text().splitlines()][1:]
     seconds = sum(r["collect_s"] + r["update_s"] for r in rows)

@@ -67,6 +67,19 @@ def test_engine_logprobs_agree_with_the_policy(policy, engine, options):
     assert 0 <= metrics["engine_logprob_k3"] < MAE_BOUND
 
 
+def test_a_seeded_request_gets_the_same_answer_in_any_batch(policy, engine):
+    """rollout.sampling_streams per_step: the collector's seed decides a request's answer, not its batch."""
+    prompts = numberline_prompts(policy, range(4))
+    sampling = Sampling(max_new_tokens=12)
+    seeds = [101, 202, 303, 404]
+    together, _ = engine.sample(prompts, sampling, seeds)
+    halves = engine.sample(prompts[:2], sampling, seeds[:2])[0] + engine.sample(prompts[2:], sampling, seeds[2:])[0]
+    assert together == halves
+    reseeded, _ = engine.sample(prompts, sampling, [102, 202, 303, 404])
+    assert reseeded[0] != together[0] and reseeded[1:] == together[1:]
+    assert len({tuple(a) for a in together}) > 1
+
+
 def test_the_engine_follows_each_adapter_update(policy, engine):
     prompts = numberline_prompts(policy, range(6))
     batch = policy.encode(prompts)

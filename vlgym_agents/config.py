@@ -218,12 +218,31 @@ class RolloutSettings(Strict):
     max_staleness: int = Field(0, ge=0, le=1, description="async only: 1 lets one group's last step run in its "
                                "workers during the update; it trains in the next rollout with its behaviour "
                                "log-probs (one update stale). 0: every step trained on is on-policy")
+    sampling_streams: Literal["auto", "batch", "per_step"] = Field(
+        "auto", description="batch: one random stream per generated batch (an answer depends on its batch "
+        "neighbours); per_step: each env step samples from its own seeded stream, so answers do not depend on "
+        "batching (async needs it); auto: per_step in async, batch in sync")
 
     @model_validator(mode="after")
-    def _staleness_needs_async(self) -> RolloutSettings:
+    def _async_only_settings(self) -> RolloutSettings:
         if self.max_staleness and self.mode != "async":
             raise ValueError("rollout.max_staleness > 0 needs rollout.mode: async")
+        sampling_streams_for(self.mode, self.sampling_streams)
         return self
+
+
+def sampling_streams_for(mode: str, setting: str) -> str:
+    """``rollout.sampling_streams`` resolved for ``mode``: ``batch`` or ``per_step``.
+
+    >>> sampling_streams_for("sync", "auto"), sampling_streams_for("async", "auto")
+    ('batch', 'per_step')
+    """
+    if setting == "auto":
+        return "per_step" if mode == "async" else "batch"
+    if mode == "async" and setting != "per_step":
+        raise ValueError("rollout.mode: async needs rollout.sampling_streams: per_step (or auto): with one stream "
+                         "per batch, how the envs are grouped would change the answers")
+    return setting
 
 
 class RecordSettings(Strict):
@@ -248,7 +267,6 @@ class TrainConfig(Strict):
     eval: EvalSettings = Field(default_factory=EvalSettings)
     sft: SFTSettings = Field(default_factory=SFTSettings)
     record: RecordSettings = Field(default_factory=RecordSettings)
-    rollout: RolloutSettings = Field(default_factory=RolloutSettings)
 
     @property
     def envs(self) -> list[EnvSettings]:

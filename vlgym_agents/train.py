@@ -164,6 +164,7 @@ class Trainer:
                                    group_size=self.rule.group_size, mode=config.rollout.mode,
                                    max_staleness=config.rollout.max_staleness,
                                    async_groups=self._async_groups(),
+                                   sampling_streams=config.rollout.sampling_streams,
                                    engine=self.engine)
         self.collector.seed_cursor = self.state["seed_cursor"]
         self.rng = np.random.default_rng(run.seed + 7919 * self.rank + self.state["update"])

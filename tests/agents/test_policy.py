@@ -168,3 +168,38 @@ def test_tiny_models_are_reproducible(tmp_path):
         assert (first / name).read_bytes() == (second / name).read_bytes()
     assert (build_tiny_vlm(tmp_path / "c", seed=4) / "model.safetensors").read_bytes() != (
         first / "model.safetensors").read_bytes()
+
+
+@pytest.mark.parametrize("sampling", SAMPLERS, ids=["t1", "t0.7-topk-topp"])
+def test_a_seeded_row_gets_the_same_answer_in_any_batch_with_the_training_log_probs(policy, sampling):
+    """Per-step streams: a row's answer depends on its seed, not on its batch neighbours; the log-probs returned
+    with it are the training forward's (the PPO ratio starts at 1)."""
+    prompts = prompts_of_different_lengths(policy)
+    batch = policy.encode(prompts)
+    together = policy.generate(batch, sampling, score=True, seeds=[11, 22, 33])
+    for row, seed in enumerate([11, 22, 33]):
+        alone = policy.generate(policy.encode(prompts[row:row + 1]), sampling, score=True, seeds=[seed])
+        width = int(together.mask[row].sum())
+        assert int(alone.mask[0].sum()) == width
+        assert torch.equal(alone.tokens[0, :width], together.tokens[row, :width])
+    reseeded = policy.generate(batch, sampling, seeds=[12, 22, 33])
+    assert not torch.equal(reseeded.tokens[0], together.tokens[0])  # the seed, not the prompt, decides
+    assert torch.equal(reseeded.tokens[1:], together.tokens[1:])
+    log_probs, _ = policy(batch, together.tokens, together.mask, sampling)
+    assert torch.allclose(log_probs[together.mask], together.log_probs[together.mask], atol=1e-5)
+
+
+def test_the_seeded_sampler_draws_from_the_sampling_distribution():
+    """Inverse-CDF draws over 4,000 seeds match the top-k/top-p distribution (the same chain as the log-probs)
+    and never pick a token outside it."""
+    from vlgym_agents.policy.sampling import RowSeededSampler, sampling_logits, step_seeds
+
+    sampling = Sampling(temperature=0.7, top_k=4, top_p=0.95, max_new_tokens=1)
+    logits = torch.tensor([2.0, 1.5, 1.0, 0.5, 0.4, -1.0])
+    expected = sampling_logits(logits, sampling).softmax(-1)
+    seeds = step_seeds(0, [(i, 0) for i in range(4000)])
+    chosen = RowSeededSampler(seeds, sampling, ())(None, logits.expand(len(seeds), -1)).argmax(-1)
+    counts = torch.bincount(chosen, minlength=len(logits)).float() / len(seeds)
+    assert counts[expected == 0].sum() == 0
+    assert torch.allclose(counts, expected, atol=0.025)
+    assert (expected > 0).sum() <= 4 and (counts > 0).sum() == (expected > 0).sum()

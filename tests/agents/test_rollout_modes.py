@@ -85,6 +85,28 @@ def test_rollout_settings_validate_and_packaged_configs_stay_sync():
         load_config("quickstart", ["rollout.max_staleness=1"])
     with pytest.raises(ValueError, match="mode"):
         load_config("quickstart", ["rollout.mode=eventually"])
+    with pytest.raises(ValueError, match=r"needs rollout\.sampling_streams: per_step"):
+        load_config("quickstart", ["rollout.mode=async", "rollout.sampling_streams=batch"])
+
+
+@torch.no_grad()
+@pytest.mark.parametrize("mode", ["sync", "async-1", "async-2"])
+def test_per_step_streams_make_the_trajectories_independent_of_the_grouping(policy, mode):
+    """Env i's t-th step samples with its own seed, so one batch (sync or async with one group) and two groups
+    play the same answers in the same episodes; with the default one stream per batch, sync differs."""
+    def play(collector) -> list[list[tuple]]:
+        torch.manual_seed(5)
+        try:
+            rollouts = [collector.collect(4) for _ in range(2)]
+        finally:
+            collector.close()
+        return [[(r.seed, r.tokens.tolist()) for r in steps] for rollout in rollouts for steps in rollout.steps]
+
+    schedule = {"sync": {"mode": "sync", "sampling_streams": "per_step"},
+                "async-1": {"mode": "async", "async_groups": 1}, "async-2": {"mode": "async", "async_groups": 2}}
+    played = play(two_envs(policy, **schedule[mode]))
+    assert played == play(two_envs(policy, mode="async", async_groups=2))
+    assert played != play(two_envs(policy, mode="sync"))
 
 
 @pytest.mark.parametrize(("one_batch", "two_groups", "kept"), [(2.0, 1.8, 2), (2.0, 1.81, 1), (2.0, 2.5, 1)])

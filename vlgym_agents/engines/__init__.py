@@ -1,6 +1,6 @@
 """Rollout engines: what turns a batch of prompts into sampled answers (``rollout.engine`` in the config).
 
-An engine answers ``generate(prompts, batch, sampling)`` with a :class:`~vlgym_agents.policy.vlm.Generation`
+An engine answers ``generate(prompts, batch, sampling, seeds)`` with a :class:`~vlgym_agents.policy.vlm.Generation`
 whose ``log_probs`` and ``values`` always come from the training policy itself, under the sampling transform of
 :mod:`vlgym_agents.policy.sampling`: the PPO ratio is exact whichever engine sampled the tokens.
 
@@ -27,8 +27,11 @@ if TYPE_CHECKING:
 
 
 class Engine(Protocol):
-    def generate(self, prompts: Sequence[Prompt], batch: dict[str, torch.Tensor], sampling: Sampling) -> Generation:
-        """Answers for ``prompts`` (``batch`` is their processor encoding), scored by the policy."""
+    def generate(self, prompts: Sequence[Prompt], batch: dict[str, torch.Tensor], sampling: Sampling,
+                 seeds: Sequence[int] | None = None) -> Generation:
+        """Answers for ``prompts`` (``batch`` is their processor encoding), scored by the policy. With ``seeds``,
+        each prompt is sampled from its own seeded stream (its answer does not depend on the batch); without,
+        from torch's global stream."""
 
     def sync(self, policy: VLMPolicy, version: int) -> None:
         """Make the engine generate with ``policy``'s current weights; ``version`` counts the updates."""

@@ -20,9 +20,10 @@ class HFEngine:
         self.policy = policy
         self.generate_s = 0.0
 
-    def generate(self, prompts: Sequence[Prompt], batch: dict[str, torch.Tensor], sampling: Sampling) -> Generation:
+    def generate(self, prompts: Sequence[Prompt], batch: dict[str, torch.Tensor], sampling: Sampling,
+                 seeds: Sequence[int] | None = None) -> Generation:
         started = time.perf_counter()
-        generation = self.policy.generate(batch, sampling, score=True)
+        generation = self.policy.generate(batch, sampling, score=True, seeds=seeds)
         self.generate_s += time.perf_counter() - started
         return generation
 

@@ -3,8 +3,9 @@
 - **Prompts** are the policy's :class:`~vlgym_agents.policy.vlm.Prompt` (same chat template, same images); vLLM
   runs the processor saved with the model on the text and the images (multimodal data), so it sees the token ids
   our processor makes (tested).
-- **Sampling** maps one to one (:mod:`vlgym_agents.engines.vllm_sampling`); each request gets a seed drawn from
-  torch's random stream, which checkpoints save, so a run is reproducible and resumes on the same stream.
+- **Sampling** maps one to one (:mod:`vlgym_agents.engines.vllm_sampling`); each request gets the seed the collector
+  gives it (``rollout.sampling_streams: per_step``) or else one drawn from torch's random stream, which
+  checkpoints save, so a run is reproducible and resumes on the same stream.
 - **Scoring**: the answers are scored by one batched forward of the training policy (old log-probs and values);
   vLLM's own log-probs of the sampled tokens (its ``processed_logprobs``: after suppression, temperature,
   top-k and top-p, like ours) are only compared with ours: ``engine_logprob_mae`` (mean absolute difference
@@ -102,7 +103,8 @@ class VLLMEngine:
             self.asleep = True
 
     # -- acting ----------------------------------------------------------------------------------------------
-    def sample(self, prompts: Sequence[Prompt], sampling: Sampling) -> tuple[list[list[int]], list[list[float]]]:
+    def sample(self, prompts: Sequence[Prompt], sampling: Sampling,
+               seeds: Sequence[int] | None = None) -> tuple[list[list[int]], list[list[float]]]:
         """vLLM's answer token ids and their log-probs (under the sampling distribution) for each prompt."""
         from vllm import SamplingParams
 
@@ -110,7 +112,8 @@ class VLLMEngine:
             self.llm.wake_up()
             self.asleep = False
         self.generated_with = self.version
-        seeds = torch.randint(0, 2**31 - 1, (len(prompts),)).tolist()
+        if seeds is None:
+            seeds = torch.randint(0, 2**31 - 1, (len(prompts),)).tolist()
         params = [SamplingParams(**sampling_params_kwargs(
             sampling, stop_token_ids=self.policy.eos_token_ids, suppress_token_ids=self.policy.suppress_token_ids,
             vocab_size=self.vocab_size, seed=seed)) for seed in seeds]
@@ -124,9 +127,10 @@ class VLLMEngine:
                                                                             strict=True)])
         return ids, log_probs
 
-    def generate(self, prompts: Sequence[Prompt], batch: dict[str, torch.Tensor], sampling: Sampling) -> Generation:
+    def generate(self, prompts: Sequence[Prompt], batch: dict[str, torch.Tensor], sampling: Sampling,
+                 seeds: Sequence[int] | None = None) -> Generation:
         started = time.perf_counter()
-        ids, engine_lp = self.sample(prompts, sampling)
+        ids, engine_lp = self.sample(prompts, sampling, seeds)
         scored = time.perf_counter()
         policy = self.policy
         width = max(1, max(map(len, ids)))

@@ -5,12 +5,15 @@ distribution the tokens were sampled from. Hugging Face's ``generate`` builds th
 logits with a chain of processors; :func:`sampling_log_probs` applies the same chain (suppressed tokens,
 temperature, top-k, top-p) to logits from a teacher-forced forward, and :func:`generation_config` hands
 ``generate`` exactly these settings and nothing from a checkpoint's own ``generation_config.json``.
+:class:`RowSeededSampler` samples from the same distribution with one seeded stream per row instead of
+``generate``'s one stream per batch.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 
 from vlgym_agents.config import Sampling
@@ -36,9 +39,9 @@ def generation_config(sampling: Sampling, *, eos_token_ids: Sequence[int], pad_t
         num_beams=1, output_scores=False, return_dict_in_generate=True)
 
 
-def sampling_log_probs(logits: torch.Tensor, tokens: torch.Tensor, sampling: Sampling,
-                       suppress_token_ids: Sequence[int] = ()) -> torch.Tensor:
-    """Log-probs of ``tokens`` (B, T) under the sampling distribution given next-token ``logits`` (B, T, V)."""
+def sampling_logits(logits: torch.Tensor, sampling: Sampling, suppress_token_ids: Sequence[int] = ()) -> torch.Tensor:
+    """``logits`` (..., V) with the sampling chain applied (suppressed tokens, temperature, top-k, top-p): their
+    softmax is the distribution answers are sampled from."""
     logits = logits.float()
     if len(suppress_token_ids):
         logits = logits.index_fill(-1, torch.as_tensor(list(suppress_token_ids), device=logits.device),
@@ -55,5 +58,46 @@ def sampling_log_probs(logits: torch.Tensor, tokens: torch.Tensor, sampling: Sam
             drop_sorted[..., -1] = False
             drop = drop_sorted.scatter(-1, order, drop_sorted)
             logits = logits.masked_fill(drop, float("-inf"))
-    log_probs = logits.log_softmax(-1).gather(-1, tokens.unsqueeze(-1)).squeeze(-1)
-    return log_probs.clamp(min=LOG_PROB_FLOOR)
+    return logits
+
+
+def sampling_log_probs(logits: torch.Tensor, tokens: torch.Tensor, sampling: Sampling,
+                       suppress_token_ids: Sequence[int] = ()) -> torch.Tensor:
+    """Log-probs of ``tokens`` (B, T) under the sampling distribution given next-token ``logits`` (B, T, V)."""
+    log_probs = sampling_logits(logits, sampling, suppress_token_ids).log_softmax(-1)
+    return log_probs.gather(-1, tokens.unsqueeze(-1)).squeeze(-1).clamp(min=LOG_PROB_FLOOR)
+
+
+def step_seeds(rollout_seed: int, steps: Sequence[tuple[int, int]]) -> list[int]:
+    """One sampling seed per (env index, step index within the rollout), mixed with the rollout's seed.
+
+    >>> step_seeds(7, [(0, 0), (0, 1)]) == step_seeds(7, [(0, 0), (0, 1)]) != step_seeds(8, [(0, 0), (0, 1)])
+    True
+    """
+    return [int(np.random.SeedSequence([rollout_seed, env, step]).generate_state(1)[0]) for env, step in steps]
+
+
+class RowSeededSampler:
+    """A logits processor that samples every row from its own seeded random stream, so a row's answer does not
+    depend on which other prompts share its batch (``rollout.sampling_streams: per_step``).
+
+    Row ``i`` draws one uniform u per token from ``torch.Generator().manual_seed(seeds[i])`` and takes the token at
+    u in the cumulative sampling distribution (inverse CDF, in float64); every other token is set to -inf, so
+    ``generate`` run greedily returns exactly the sampled tokens. Greedy settings (``do_sample=False``) need no
+    seeds and never reach this class.
+    """
+
+    def __init__(self, seeds: Sequence[int], sampling: Sampling, suppress_token_ids: Sequence[int]):
+        self.sampling, self.suppress_token_ids = sampling, suppress_token_ids
+        self.uniforms = torch.stack([torch.rand(sampling.max_new_tokens, dtype=torch.float64,
+                                                generator=torch.Generator().manual_seed(seed)) for seed in seeds])
+        self.position = 0
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        cdf = sampling_logits(scores, self.sampling, self.suppress_token_ids).softmax(-1).double().cumsum(-1)
+        self.uniforms = self.uniforms.to(cdf.device)  # a no-op after the first token
+        target = self.uniforms[:, self.position] * cdf[:, -1]
+        self.position += 1
+        # The first index whose cumulative mass exceeds the target: always a token of positive probability.
+        token = torch.searchsorted(cdf, target.unsqueeze(-1), right=True).clamp(max=cdf.shape[-1] - 1)
+        return torch.full_like(scores, float("-inf")).scatter(-1, token, 0.0)

@@ -23,7 +23,7 @@ from PIL import Image
 
 from vlgym.prompts import build_messages
 from vlgym_agents.config import LoraSettings, PolicyConfig, Sampling
-from vlgym_agents.policy.sampling import LOG_PROB_FLOOR, generation_config, sampling_log_probs
+from vlgym_agents.policy.sampling import LOG_PROB_FLOOR, RowSeededSampler, generation_config, sampling_log_probs
 
 #: Input tensors indexed like ``input_ids`` that mark image tokens; generated tokens are text (type 0).
 TOKEN_TYPE_KEYS = ("mm_token_type_ids", "token_type_ids")
@@ -159,23 +159,33 @@ class VLMPolicy(torch.nn.Module):
 
     # -- acting ----------------------------------------------------------------------------------------
     @torch.no_grad()
-    def generate(self, batch: dict[str, torch.Tensor], sampling: Sampling, *, score: bool = False) -> Generation:
+    def generate(self, batch: dict[str, torch.Tensor], sampling: Sampling, *, score: bool = False,
+                 seeds: Sequence[int] | None = None) -> Generation:
         """Sample answers; with ``score``, also their log-probs and the prompts' values, from the same pass.
 
-        The log-probs come from the processed scores ``generate`` sampled from (equal to the training
+        With ``seeds`` (one per row), every row samples from its own stream (:class:`RowSeededSampler`), so its
+        answer does not depend on the rest of the batch; without, ``generate`` samples the batch from torch's
+        global stream. The log-probs come from the scores ``generate`` sampled from (equal to the training
         forward's to ~1e-6); the value reads the final hidden state of the last prompt token, caught on its way
         into the LM head during the first decoding step. That saves a full forward per rollout step.
         """
-        config = generation_config(sampling, eos_token_ids=self.eos_token_ids, pad_token_id=self.pad_token_id,
-                                   suppress_token_ids=self.suppress_token_ids)
-        config.output_scores = score
+        from transformers import LogitsProcessorList
+
+        per_row = seeds is not None and sampling.do_sample
+        config = generation_config(Sampling(do_sample=False, max_new_tokens=sampling.max_new_tokens)
+                                   if per_row else sampling, eos_token_ids=self.eos_token_ids,
+                                   pad_token_id=self.pad_token_id, suppress_token_ids=self.suppress_token_ids)
+        # Per row, the processed scores are one-hot (the sampled token), so the log-probs come from the raw logits.
+        config.output_scores, config.output_logits = score and not per_row, score and per_row
+        processors = [RowSeededSampler(seeds, sampling, self.suppress_token_ids)] if per_row else []
         first_hidden: list[torch.Tensor] = []
         hook = self.model.get_output_embeddings().register_forward_pre_hook(
             lambda _, args: first_hidden.append(args[0][:, -1]) if not first_hidden else None) if score else None
         was_training = self.training
         self.eval()  # no dropout while acting: the stored old log-probs must be the sampling distribution's
         try:
-            out = self.model.generate(**batch, generation_config=config)
+            out = self.model.generate(**batch, generation_config=config,
+                                      logits_processor=LogitsProcessorList(processors))
         finally:
             self.train(was_training)
             if hook is not None:
@@ -189,8 +199,12 @@ class VLMPolicy(torch.nn.Module):
                                                       skip_special_tokens=True)
         if not score:
             return Generation(tokens, mask, texts)
-        log_probs = torch.stack(out.scores, 1).float().log_softmax(-1).gather(-1, tokens.unsqueeze(-1)).squeeze(-1)
-        return Generation(tokens, mask, texts, log_probs.clamp(min=LOG_PROB_FLOOR), self.value_head(first_hidden[0]))
+        if per_row:
+            log_probs = sampling_log_probs(torch.stack(out.logits, 1), tokens, sampling, self.suppress_token_ids)
+        else:
+            log_probs = torch.stack(out.scores, 1).float().log_softmax(-1).gather(-1, tokens.unsqueeze(-1))
+            log_probs = log_probs.squeeze(-1).clamp(min=LOG_PROB_FLOOR)
+        return Generation(tokens, mask, texts, log_probs, self.value_head(first_hidden[0]))
 
     # -- scoring -----------------------------------------------------------------------------------------
     def forward(self, batch: dict[str, torch.Tensor], tokens: torch.Tensor, mask: torch.Tensor,

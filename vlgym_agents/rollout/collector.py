@@ -19,7 +19,9 @@ episodes end as truncations, and training goes on.
 ``mode="async"`` (``rollout.mode``) splits the envs into two groups that take turns, so one group's env steps
 and resets run in its workers while the other generates (:meth:`Collector._collect_overlapped`). Two half
 batches cost more generation than one full batch, so with ``async_groups="auto"`` the collector times one
-rollout each way at the start of the run and keeps the faster (:meth:`Collector.async_groups`); several env
+rollout each way at the start of the run and keeps the faster (:meth:`Collector.async_groups`). Async samples
+every env step from its own seeded stream (``rollout.sampling_streams: per_step``), so the grouping changes no
+answer: an async run plays what a sync run with per-step streams plays. Several env
 settings (``env`` as a list) run one vector env each behind :class:`~vlgym_agents.rollout.mixed.MixedVectorEnv`,
 their prompts in the same batches. :meth:`Collector.generate` is the one place that generates.
 """
@@ -48,9 +50,10 @@ from vlgym.vector import (
     split_infos,
     split_obs,
 )
-from vlgym_agents.config import EnvSettings, Sampling
+from vlgym_agents.config import EnvSettings, Sampling, sampling_streams_for
 from vlgym_agents.engines import Engine
 from vlgym_agents.engines.hf import HFEngine
+from vlgym_agents.policy.sampling import step_seeds
 from vlgym_agents.policy.vlm import Generation, Prompt, VLMPolicy
 from vlgym_agents.rollout.mixed import MixedVectorEnv
 from vlgym_agents.rollout.types import Rollout, StepRecord
@@ -89,7 +92,8 @@ class Collector:
     def __init__(self, settings: EnvSettings | Sequence[EnvSettings], policy: VLMPolicy, sampling: Sampling, *,
                  rank: int = 0,
                  world_size: int = 1, with_reference: bool = True, group_size: int = 1, mode: str = "sync",
-                 max_staleness: int = 0, async_groups: int | str = "auto", engine: Engine | None = None):
+                 max_staleness: int = 0, async_groups: int | str = "auto", sampling_streams: str = "auto",
+                 engine: Engine | None = None):
         self.specs = [settings] if isinstance(settings, EnvSettings) else list(settings)
         for spec in self.specs:  # a LOOP group never spans two envs
             if spec.num_envs % group_size:
@@ -103,6 +107,8 @@ class Collector:
         self.policy_version = 0  # the trainer's update count: recorded with each step (its behaviour policy)
         self.carried: dict[int, Turn] = {}  # async, max_staleness 1: a group's step left in flight over an update
         self.may_overlap = mode == "async" and self.num_envs > 1  # else every rollout is one batch
+        self.per_step_streams = sampling_streams_for(mode, sampling_streams) == "per_step"
+        self.rollout_seed = 0  # per_step streams: drawn from torch's stream at the start of every rollout
         self.groups: int | None = None if async_groups == "auto" else int(async_groups)  # async: decided groups
         self.trial_s: list[float] = []  # async_groups auto: the timed rollouts (one batch, then two groups)
         self.seed_cursor = 0
@@ -208,6 +214,8 @@ class Collector:
             self.start()
         n = self.num_envs
         rollout = Rollout(steps=[[] for _ in range(n)], last_values=[0.0] * n)
+        if self.per_step_streams:
+            self.rollout_seed = int(torch.randint(0, 2**31 - 1, ()))
         rollout.async_groups = self.async_groups()
         started = time.perf_counter()
         if rollout.async_groups == 2:
@@ -245,15 +253,18 @@ class Collector:
             log.info("rollout.async_groups auto: a rollout took %.2f s as one batch and %.2f s as two groups; "
                      "using %s", one_batch, two_groups, "two groups" if self.groups == 2 else "one batch")
 
-    def act(self, prompts: Sequence[Prompt], batch: dict[str, torch.Tensor]) -> Generation:
-        """Answers for a batch of prompts (``batch``: their encoding), with the policy's log-probs and values."""
-        return self.engine.generate(prompts, batch, self.sampling)
+    def generate(self, rollout: Rollout, indices: Sequence[int]) -> Turn:
+        """One batched answer for each env in ``indices`` (the only place the collector generates).
 
-    def generate(self, indices: Sequence[int]) -> Turn:
-        """One batched answer for each env in ``indices`` (the only place the collector generates)."""
+        With per-step streams, env i's t-th step of the rollout is sampled with seed
+        ``step_seeds(rollout_seed, [(i, t)])``: the same answer whether it is generated with all envs (one batch) or
+        with its group's (two groups), up to float rounding.
+        """
         prompts = self.prompts(indices)
         batch = self.policy.encode(prompts)
-        generation = self.act(prompts, batch)
+        seeds = (step_seeds(self.rollout_seed, [(i, len(rollout.steps[i])) for i in indices])
+                 if self.per_step_streams else None)
+        generation = self.engine.generate(prompts, batch, self.sampling, seeds)
         ref_log_probs = (self.policy.reference_log_probs(batch, generation.tokens, generation.mask, self.sampling)
                          if self.with_reference else generation.log_probs)
         return Turn(list(indices), prompts, generation, ref_log_probs, self.policy_version)
@@ -261,7 +272,7 @@ class Collector:
     def _step(self, rollout: Rollout) -> None:
         """Generate for every env, step every env (one vector-env call), reset the finished ones."""
         n = self.num_envs
-        turn = self.generate(range(n))
+        turn = self.generate(rollout, range(n))
         rollout.generated_tokens += int(turn.generation.mask.sum())
         try:
             if isinstance(self.envs, MixedVectorEnv):
@@ -330,7 +341,7 @@ class Collector:
                 self._recover(rollout, error)
 
     def _send(self, rollout: Rollout, group: list[int]) -> Turn:
-        turn = self.generate(group)
+        turn = self.generate(rollout, group)
         rollout.generated_tokens += int(turn.generation.mask.sum())
         self.envs.send_steps(group, turn.generation.texts)
         return turn
