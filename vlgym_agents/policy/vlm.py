@@ -23,7 +23,13 @@ from PIL import Image
 
 from vlgym.prompts import build_messages
 from vlgym_agents.config import LoraSettings, PolicyConfig, Sampling
-from vlgym_agents.policy.sampling import LOG_PROB_FLOOR, RowSeededSampler, generation_config, sampling_log_probs
+from vlgym_agents.policy.sampling import (
+    LOG_PROB_FLOOR,
+    RowSeededSampler,
+    generation_config,
+    sampling_log_probs,
+    sampling_logits,
+)
 
 #: Input tensors indexed like ``input_ids`` that mark image tokens; generated tokens are text (type 0).
 TOKEN_TYPE_KEYS = ("mm_token_type_ids", "token_type_ids")
@@ -199,11 +205,9 @@ class VLMPolicy(torch.nn.Module):
                                                       skip_special_tokens=True)
         if not score:
             return Generation(tokens, mask, texts)
-        if per_row:
-            log_probs = sampling_log_probs(torch.stack(out.logits, 1), tokens, sampling, self.suppress_token_ids)
-        else:
-            log_probs = torch.stack(out.scores, 1).float().log_softmax(-1).gather(-1, tokens.unsqueeze(-1))
-            log_probs = log_probs.squeeze(-1).clamp(min=LOG_PROB_FLOOR)
+        processed = (sampling_logits(torch.stack(out.logits, 1), sampling, self.suppress_token_ids) if per_row
+                     else torch.stack(out.scores, 1).float())
+        log_probs = processed.log_softmax(-1).gather(-1, tokens.unsqueeze(-1)).squeeze(-1).clamp(min=LOG_PROB_FLOOR)
         return Generation(tokens, mask, texts, log_probs, self.value_head(first_hidden[0]))
 
     # -- scoring -----------------------------------------------------------------------------------------
