@@ -45,8 +45,11 @@ VARIANTS = {
     "loop": ["algo.name=loop", "algo.loop.group_size=4"],
 }
 # The quickstart's stabilisers, used by every rule that has them (the VL-DAC paper ran its baselines so).
+# Sampling and warm start as docs/baselines.md measured them (T = 1, one stream per batch, value_aux 1.0), before
+# the quickstart moved to T = 0.5, per-step streams and value_aux 3.0.
 SHARED = ["algo.vldac.clip_eps=0.2", "algo.rl4vlm.clip_eps=0.2", "algo.loop.clip_eps=0.2",
-          "algo.vldac.value_coef=0.5", "algo.rl4vlm.value_coef=0.5"]
+          "algo.vldac.value_coef=0.5", "algo.rl4vlm.value_coef=0.5",
+          "sampling.temperature=1.0", "rollout.sampling_streams=batch", "sft.value_aux=1.0"]
 CURVE_WINDOW = 3  # updates in the moving average of the training success curve
 
 
