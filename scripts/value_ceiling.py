@@ -74,12 +74,10 @@ def ceiling(p: float, *, gamma: float, lam: float, episodes: int = 5000, seed: i
     """The explained variance of the return targets by their state's mean target, with V = the policy's values."""
     played = played if played is not None else play(p, episodes, seed)
     values: dict = {}
-    for _ in range(20):  # V(s) <- mean target of s: the fixed point is the policy's value (for lam < 1)
+    for _ in range(21):  # V(s) <- mean target of s: the fixed point is the policy's value (for lam < 1)
         returns, states = targets(played, values, gamma, lam)
         values = state_means(returns, states)
-    returns, states = targets(played, values, gamma, lam)
-    means = state_means(returns, states)
-    return explained_variance(np.array([means[s] for s in states]), returns)
+    return explained_variance(np.array([values[s] for s in states]), returns)
 
 
 def main() -> None:
