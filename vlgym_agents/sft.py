@@ -27,13 +27,14 @@ import torch
 
 from vlgym.eval import summarize
 from vlgym.prompts import format_answer
-from vlgym_agents.config import Sampling, TrainConfig
+from vlgym_agents.config import Sampling, SFTSettings, TrainConfig
 from vlgym_agents.policy.vlm import Prompt, VLMPolicy
 from vlgym_agents.preflight import check_startup
 from vlgym_agents.rollout.evaluate import make_env, play_episodes
 from vlgym_agents.runtime import quiet_libraries, setup_torch
 
 log = logging.getLogger(__name__)
+READOUT_CHECK_DEMOS = 256  # held-out expert steps (their own episode seeds) on which the readout is scored
 
 
 @dataclass
@@ -158,6 +159,27 @@ def sft_loss(policy: VLMPolicy, demos: list[Demonstration], value_aux: float = 0
     return loss
 
 
+def readout_r2(policy: VLMPolicy, demos: list[Demonstration], readout: StateReadout) -> float:
+    """How much of these demonstrations' standardised returns the readout explains (R²): whether the last prompt
+    token's state carries the return yet."""
+    with torch.no_grad():
+        projections = []
+        for first in range(0, len(demos), 32):
+            chunk = demos[first:first + 32]
+            tokens, mask = answer_tokens(policy, [d.answer for d in chunk])
+            projections.append(policy(policy.encode([d.prompt for d in chunk]), tokens, mask, Sampling(),
+                                      with_values=True, readout=readout)[1])
+    targets = (torch.tensor([d.ret for d in demos]) - readout.mean) / readout.std
+    return float(1 - (torch.cat(projections).cpu() - targets).pow(2).mean() / targets.var(unbiased=False))
+
+
+def stop_rule_met(check: dict, sft: SFTSettings) -> bool:
+    """Sampled answers valid often enough, and (where set) success and the readout's R² high enough."""
+    return (1.0 - check["invalid_action_rate"] >= sft.stop_valid_rate
+            and (sft.stop_success_rate is None or check["success_rate"] >= sft.stop_success_rate)
+            and (sft.stop_readout_r2 is None or check.get("readout_r2", 1.0) >= sft.stop_readout_r2))
+
+
 def warm_start(config: TrainConfig, output_dir: str | Path, *, report=None) -> tuple[Path, dict]:
     """Run the warm start; returns the model folder and a summary of each check (also written as JSON)."""
     check_startup(config)  # the model, its processor and the env's extra, before any weights load
@@ -175,6 +197,8 @@ def warm_start(config: TrainConfig, output_dir: str | Path, *, report=None) -> t
     check_seeds = list(range(sft.seed_start + 100_000, sft.seed_start + 100_000 + sft.check_episodes))
     rng = random.Random(config.run.seed)
     readout = StateReadout(policy.value_head.mlp[0].in_features, [d.ret for d in demos]) if sft.value_aux else None
+    held_out = collect_demonstrations(policy, config.model_copy(update={"sft": sft.model_copy(
+        update={"seed_start": sft.seed_start + 200_000, "demos": READOUT_CHECK_DEMOS})})) if readout else []
     history: list[dict] = []
     policy.train()
     for step in range(1, sft.max_steps + 1):
@@ -188,12 +212,12 @@ def warm_start(config: TrainConfig, output_dir: str | Path, *, report=None) -> t
         check = summarize(play_episodes(policy, config.env, check_seeds, config.sampling,
                                         batch_size=config.eval.num_envs, generator_seed=step))
         check.update(step=step, loss=loss.item())
+        if readout:
+            check["readout_r2"] = readout_r2(policy, held_out, readout)
         history.append(check)
         if report:
             report(check)
-        valid = 1.0 - check["invalid_action_rate"]
-        if valid >= sft.stop_valid_rate and (sft.stop_success_rate is None
-                                             or check["success_rate"] >= sft.stop_success_rate):
+        if stop_rule_met(check, sft):
             break
     model_dir = output_dir / "model"
     model = policy.model.merge_and_unload() if policy.has_adapter else policy.model

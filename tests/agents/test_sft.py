@@ -10,7 +10,7 @@ from vlgym.prompts import format_answer
 from vlgym_agents.policy.vlm import PolicyConfig, VLMPolicy
 from vlgym_agents.rollout.collector import is_well_formed
 from vlgym_agents.rollout.evaluate import make_env
-from vlgym_agents.sft import collect_demonstrations, sft_loss, warm_start
+from vlgym_agents.sft import StateReadout, collect_demonstrations, readout_r2, sft_loss, warm_start
 
 
 @pytest.fixture
@@ -105,3 +105,24 @@ def test_the_auxiliary_value_loss_trains_the_value_from_the_last_prompt_token(co
     with torch.no_grad():
         after = sft_loss(policy, demos, value_aux=1.0).item() - sft_loss(policy, demos).item()
     assert after < 0.5 * before, (before, after)
+
+
+def test_the_readout_r2_scores_the_auxiliary_fit_on_its_own_scale(config):
+    """R² = 1 − 2·(auxiliary loss) / var(standardised returns): the same fit, read as a share of the variance."""
+    policy = VLMPolicy(config.model)
+    demos = collect_demonstrations(policy, config)
+    readout = StateReadout(policy.value_head.mlp[0].in_features, [d.ret for d in demos])
+    with torch.no_grad():
+        aux = sft_loss(policy, demos, 1.0, readout).item() - sft_loss(policy, demos).item()
+    targets = (torch.tensor([d.ret for d in demos]) - readout.mean) / readout.std
+    assert readout_r2(policy, demos, readout) == pytest.approx(1 - 2 * aux / targets.var(unbiased=False).item(),
+                                                               rel=1e-4, abs=1e-4)
+
+
+@pytest.mark.parametrize(("threshold", "steps"), [(None, [2]), (0.999, [2, 4])])
+def test_the_warm_start_waits_for_the_readout_when_asked(config, tmp_path, threshold, steps):
+    config = config.model_copy(update={"sft": config.sft.model_copy(update={
+        "value_aux": 1.0, "stop_readout_r2": threshold, "stop_valid_rate": 0.0, "max_steps": 4})})
+    _, summary = warm_start(config, tmp_path / "sft")
+    assert [c["step"] for c in summary["checks"]] == steps  # valid and success rules are met at once
+    assert all(c["readout_r2"] < 0.999 for c in summary["checks"])
