@@ -4,8 +4,7 @@
 2. warm-start it on expert demonstrations until its *sampled* answers are valid (>= 90%) and succeed on 80% of
    a check's episodes (at most 600 steps): it then knows the answer format but still decides poorly, which
    leaves RL room to improve. An auxiliary loss (``sft.value_aux``) makes the last prompt token's state carry
-   the expert's return, so that VL-DAC's critic, which reads that state detached, has something to read; the
-   warm start also waits until that state explains 90% of held-out demonstrations' returns;
+   the expert's return, so that VL-DAC's critic, which reads that state detached, has something to read;
 3. evaluate it on held-out seeds; train it with VL-DAC (LoRA, KL to the warm-started model, value warm-up);
    evaluate again on the same seeds;
 4. write ``report.md`` (success rates with 95% intervals, the ``vlgym view`` commands for its recorded
