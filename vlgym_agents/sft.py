@@ -135,10 +135,13 @@ class StateReadout:
     def __call__(self, hidden: torch.Tensor) -> torch.Tensor:
         return hidden.float() @ self.direction.to(hidden.device)
 
+    def standardised(self, returns: Sequence[float], like: torch.Tensor) -> torch.Tensor:
+        """The returns as the readout should project them (dtype and device of ``like``)."""
+        return (torch.tensor(list(returns), dtype=like.dtype, device=like.device) - self.mean) / self.std
+
     def loss(self, projections: torch.Tensor, returns: Sequence[float]) -> torch.Tensor:
         """½ (h·u − standardised return)², averaged."""
-        targets = (torch.tensor(list(returns), dtype=projections.dtype, device=projections.device) - self.mean)
-        return 0.5 * (projections - targets / self.std).pow(2).mean()
+        return 0.5 * (projections - self.standardised(returns, projections)).pow(2).mean()
 
 
 def sft_loss(policy: VLMPolicy, demos: list[Demonstration], value_aux: float = 0.0,
@@ -162,15 +165,10 @@ def sft_loss(policy: VLMPolicy, demos: list[Demonstration], value_aux: float = 0
 def readout_r2(policy: VLMPolicy, demos: list[Demonstration], readout: StateReadout) -> float:
     """How much of these demonstrations' standardised returns the readout explains (R²): whether the last prompt
     token's state carries the return yet."""
-    with torch.no_grad():
-        projections = []
-        for first in range(0, len(demos), 32):
-            chunk = demos[first:first + 32]
-            tokens, mask = answer_tokens(policy, [d.answer for d in chunk])
-            projections.append(policy(policy.encode([d.prompt for d in chunk]), tokens, mask, Sampling(),
-                                      with_values=True, readout=readout)[1])
-    targets = (torch.tensor([d.ret for d in demos]) - readout.mean) / readout.std
-    return float(1 - (torch.cat(projections).cpu() - targets).pow(2).mean() / targets.var(unbiased=False))
+    projections = torch.cat([policy.values(policy.encode([d.prompt for d in demos[first:first + 32]]), readout)
+                             for first in range(0, len(demos), 32)])
+    targets = readout.standardised([d.ret for d in demos], projections)
+    return float(1 - (projections - targets).pow(2).mean() / targets.var(unbiased=False))
 
 
 def stop_rule_met(check: dict, sft: SFTSettings) -> bool:

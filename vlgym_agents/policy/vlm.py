@@ -245,10 +245,11 @@ class VLMPolicy(torch.nn.Module):
             return self.forward(batch, tokens, mask, sampling, with_values=False)[0]
 
     @torch.no_grad()
-    def values(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Values of prompts alone (bootstrapping a truncated episode)."""
+    def values(self, batch: dict[str, torch.Tensor],
+               readout: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
+        """Values of prompts alone (bootstrapping a truncated episode); ``readout`` replaces the value head."""
         out = self.model(**batch, logits_to_keep=1, output_hidden_states=True, use_cache=False)
-        return self.value_head(out.hidden_states[-1][:, -1])
+        return (readout or self.value_head)(out.hidden_states[-1][:, -1])
 
     # -- persistence -------------------------------------------------------------------------------------
     def trainable_parameters(self) -> list[torch.nn.Parameter]:
