@@ -5,6 +5,7 @@ one run, so that ratios come from one machine state.
     .venv-vllm/bin/python scripts/bench_rollout.py                   # CPU, the vLLM-sized tiny model, both engines
     python scripts/bench_rollout.py --engine hf --mode sync --mode async --env numberline --env webshop
     python scripts/bench_rollout.py --arch qwen2.5-vl-3b --device cuda --num-envs 32 --max-new-tokens 64
+    python scripts/bench_rollout.py --engine hf --mode sync --mode async-2 --env numberline-remote --env-latency 0.3
 
 Each combination is one short training run of the same config (same model weights, torch seed and episode
 seeds): ``--warmup-updates`` untimed updates (worker start-up, warm-up, and ``async``'s timed trial of one batch
@@ -17,6 +18,8 @@ the rollout: prompt encoding, reference log-probs, env steps and resets not hidd
 (PPO epochs). The load average is printed beside each row: the machine may be shared. ``--arch`` builds a
 real-size architecture from its config with random weights (vlgym_agents/policy/sized.py): answers run to
 ``--max-new-tokens``, the same for both engines. ``--engine vllm`` needs .venv-vllm (scripts/install_vllm.sh).
+``numberline-remote`` is NumberLine behind ``--env-latency`` seconds of waiting per step and reset, without using
+the CPU (scripts/latency_env.py): a simulator or browser on another machine.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ ENVS = {  # name -> (env id, kwargs)
     "miniworld": ("vlgym/MiniWorld-OneRoom-v0", {"image_size": 256}),
     "alfworld": ("vlgym/ALFWorld-v0", {"image_size": [192, 320]}),
     "webshop": ("vlgym/WebShop-v0", {"renderer": "browser", "num_products": 100, "image_size": [384, 512]}),
+    "numberline-remote": ("latency_env:vlgym-bench/RemoteNumberLine-v0", {"state_in_text": True, "image_size": 56}),
 }
 MODES = {"sync": {"mode": "sync"}, "async": {"mode": "async", "async_groups": "auto"},
          "async-2": {"mode": "async", "async_groups": 2}}
@@ -46,6 +50,8 @@ def run(env: str, engine: str, mode: str, model: Path, out: Path, args) -> dict:
     from vlgym_agents.train import Trainer
 
     env_id, kwargs = ENVS[env]
+    if env == "numberline-remote":
+        kwargs = {**kwargs, "latency_s": args.env_latency}
     steps_per_update = args.num_envs * args.steps_per_env
     config = load_config(None, base={
         "model": {"path": str(model), "dtype": args.dtype, "value_head_hidden": [64]},
@@ -80,7 +86,7 @@ def run(env: str, engine: str, mode: str, model: Path, out: Path, args) -> dict:
             **({"engine_logprob_mae": max(r["engine_logprob_mae"] for r in rows)} if engine == "vllm" else {})}
 
 
-HEADER = (f"{'env':<11} {'engine':<6} {'mode':<7} {'groups':>6} {'steps/s':>7} {'ratio':>5} {'loop':>6} "
+HEADER = (f"{'env':<17} {'engine':<6} {'mode':<7} {'groups':>6} {'steps/s':>7} {'ratio':>5} {'loop':>6} "
           f"{'generating':>10} {'tokens/s':>8} {'generate':>8} {'score':>6} {'env':>6} {'update':>6}  load average")
 
 
@@ -88,7 +94,7 @@ def table_row(row: dict, first: dict) -> str:
     """``row`` as a table line; ``ratio`` is its rollout env steps/s over ``first``'s (the env's first row)."""
     split = row["split_s"]
     groups = "/".join(map(str, row["async_groups"]))
-    line = (f"{row['env']:<11} {row['engine']:<6} {row['mode']:<7} {groups:>6} {row['rollout_env_steps_per_s']:>7.2f} "
+    line = (f"{row['env']:<17} {row['engine']:<6} {row['mode']:<7} {groups:>6} {row['rollout_env_steps_per_s']:>7.2f} "
             f"{row['rollout_env_steps_per_s'] / first['rollout_env_steps_per_s']:>5.2f} "
             f"{row['env_steps_per_s']:>6.2f} {row['generating']:>10.0%} {row['generated_tokens_per_s']:>8.1f} "
             f"{split['generate']:>7.1f}s {split['score']:>5.1f}s {split['env']:>5.1f}s {split['update']:>5.1f}s  "
@@ -106,6 +112,8 @@ def main() -> None:
     parser.add_argument("--engine", action="append", choices=["hf", "vllm"], help="repeatable; default: hf and vllm")
     parser.add_argument("--mode", action="append", choices=sorted(MODES), help="repeatable; default: sync")
     parser.add_argument("--arch", default="tiny", choices=["tiny", "qwen2.5-vl-3b", "qwen2.5-vl-7b"])
+    parser.add_argument("--env-latency", type=float, default=0.15,
+                        help="seconds numberline-remote waits per reset and step")
     parser.add_argument("--num-envs", type=int, default=16)
     parser.add_argument("--steps-per-env", type=int, default=4, help="per env and update")
     parser.add_argument("--updates", type=int, default=2, help="timed updates")

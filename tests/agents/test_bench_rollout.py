@@ -32,6 +32,17 @@ def test_the_rollout_benchmark_compares_sync_and_async_in_one_run(tmp_path):
     assert rows[0][5] == "1.00" and float(rows[1][5]) > 0  # rollout env steps/s over the env's first row
 
 
+def test_the_remote_env_waits_its_latency_in_every_step(tmp_path):
+    output = tmp_path / "bench.json"
+    subprocess.run([sys.executable, str(SCRIPT), "--engine", "hf", "--mode", "sync", "--env", "numberline-remote",
+                    "--env-latency", "0.25", "--num-envs", "2", "--steps-per-env", "2", "--updates", "1",
+                    "--warmup-updates", "1", "--max-new-tokens", "4", "--output", str(output)],
+                   check=True, timeout=600, capture_output=True, text=True)
+    (run,) = json.loads(output.read_text())["runs"]
+    assert run["env"] == "numberline-remote" and run["env_steps_timed"] == 4
+    assert run["split_s"]["env"] >= 2 * 0.25  # two whole-batch steps, each waiting 0.25 s in both workers
+
+
 def test_the_vllm_engine_needs_its_own_environment():
     # The main environment never has vLLM: it pins its own torch, so it lives in .venv-vllm (tests/test_vllm_suite.py).
     result = subprocess.run([sys.executable, str(SCRIPT), "--engine", "vllm"], timeout=60, capture_output=True,

@@ -113,6 +113,27 @@ def test_one_generate_call_per_step_for_all_envs(policy, mode, monkeypatch):
     assert [len(stream) for stream in rollout.steps] == [5, 5, 5]
 
 
+def test_the_reference_forward_runs_while_the_workers_step(policy, mode, monkeypatch):
+    """No env needs the reference log-probs: the actions go to the workers first, the forward runs meanwhile."""
+    collector = Collector(settings(num_envs=3, vector="async"), policy, SAMPLING, **schedule(mode))
+    groups = {1: {0}, 2: {1, 2}, 3: {0, 1, 2}}  # async: env 0, then envs 1 and 2; sync: all three
+    seen = []
+    real = type(policy).reference_log_probs
+
+    def reference_log_probs(self, batch, *args, **kwargs):
+        envs = collector.envs
+        stepping = (set(range(envs.num_envs)) if envs._state.name == "WAITING_STEP"  # a whole-batch step
+                    else {i for i, call in envs._sent.items() if call == "step"})
+        seen.append(groups[batch["input_ids"].shape[0]] <= stepping)
+        return real(self, batch, *args, **kwargs)
+
+    monkeypatch.setattr(type(policy), "reference_log_probs", reference_log_probs)
+    rollout = collector.collect(3)
+    collector.close()
+    assert len(seen) == (3 if mode == "sync" else 6) and all(seen)
+    assert all(r.ref_log_probs.shape == r.tokens.shape for stream in rollout.steps for r in stream)
+
+
 def test_unparseable_answers_leave_the_state_unchanged_and_are_counted(policy, mode, monkeypatch):
     collector = Collector(settings(), policy, SAMPLING, with_reference=False, **schedule(mode))
     positions = []

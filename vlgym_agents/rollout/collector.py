@@ -1,8 +1,9 @@
 """Batched rollouts: many environments step in worker processes, the policy answers all of them in one batch.
 
 Every step, the collector builds one prompt per environment, generates all answers in a single batched call
-to the rollout engine (:mod:`vlgym_agents.engines`: Hugging Face or vLLM), scores them (old log-probs, values,
-reference log-probs) in one batched forward each, and sends the answers as text actions to the vector env.
+to the rollout engine (:mod:`vlgym_agents.engines`: Hugging Face or vLLM), scores them (old log-probs, values)
+and sends the answers as text actions to the vector env; the frozen reference's log-probs (a batched forward
+that no env needs) are computed while the workers step.
 Episodes run on across ``collect`` calls, so a rollout of T steps per env is just the next T steps of each stream.
 
 Episode seeds come from one cursor: episode k (counted over all envs and ranks) is reset with seed
@@ -80,9 +81,10 @@ class Turn:
 
     indices: list[int]
     prompts: list[Prompt]
+    batch: Any  # the encoded prompts, kept for the reference forward
     generation: Generation
-    ref_log_probs: torch.Tensor
     policy_version: int  # the update count of the weights that generated it
+    ref_log_probs: torch.Tensor | None = None  # filled in by add_reference while the envs step
 
 
 class Collector:
@@ -265,9 +267,15 @@ class Collector:
         seeds = (step_seeds(self.rollout_seed, [(i, len(rollout.steps[i])) for i in indices])
                  if self.per_step_streams else None)
         generation = self.engine.generate(prompts, batch, self.sampling, seeds)
-        ref_log_probs = (self.policy.reference_log_probs(batch, generation.tokens, generation.mask, self.sampling)
-                         if self.with_reference else generation.log_probs)
-        return Turn(list(indices), prompts, generation, ref_log_probs, self.policy_version)
+        return Turn(list(indices), prompts, batch, generation, self.policy_version)
+
+    def add_reference(self, turn: Turn) -> None:
+        """The frozen reference's log-probs of the turn's answers. No env needs them, so the callers send the
+        actions first: the reference forward runs while the workers step."""
+        generation = turn.generation
+        turn.ref_log_probs = (self.policy.reference_log_probs(turn.batch, generation.tokens, generation.mask,
+                                                              self.sampling)
+                              if self.with_reference else generation.log_probs)
 
     def _step(self, rollout: Rollout) -> None:
         """Generate for every env, step every env (one vector-env call), reset the finished ones."""
@@ -277,9 +285,15 @@ class Collector:
         try:
             if isinstance(self.envs, MixedVectorEnv):
                 self.envs.send_steps(turn.indices, turn.generation.texts)
+                self.add_reference(turn)
                 results = self.envs.receive(turn.indices)
             else:
-                obs, rewards, terminated, truncated, infos = self.envs.step(tuple(turn.generation.texts))
+                in_workers = isinstance(self.envs, gym.vector.AsyncVectorEnv)
+                if in_workers:
+                    self.envs.step_async(tuple(turn.generation.texts))
+                self.add_reference(turn)
+                obs, rewards, terminated, truncated, infos = (self.envs.step_wait() if in_workers else
+                                                              self.envs.step(tuple(turn.generation.texts)))
                 results = list(zip(split_obs(obs, n), rewards, terminated, truncated, split_infos(infos, n),
                                    strict=True))
         except WorkerDiedError as error:
@@ -344,6 +358,7 @@ class Collector:
         turn = self.generate(rollout, group)
         rollout.generated_tokens += int(turn.generation.mask.sum())
         self.envs.send_steps(group, turn.generation.texts)
+        self.add_reference(turn)
         return turn
 
     def _receive_resets(self, which: list[int]) -> None:
