@@ -317,6 +317,9 @@ class TrainConfig(Strict):
                                  f"algo.{self.algo.name}.group_size ({self.algo.group_size})")
         if self.algo.minibatch_size > self.num_envs * self.run.steps_per_env:
             raise ValueError("algo.minibatch_size exceeds the steps of one rollout (env.num_envs * run.steps_per_env)")
+        if self.rollout.mode == "async" and self.num_envs > 1 and any(s.vector == "ray" for s in self.envs):
+            raise ValueError("rollout.mode: async steps some envs at a time, which Ray actors (env.vector: ray) do not "
+                             "offer yet: use env.vector: async (worker processes) or rollout.mode: sync")
         if self.rollout.engine == "vllm":
             check_vllm_config(self.model.lora is not None, self.sampling, self.rollout.vllm.sleep, self.run.device)
         return self

@@ -102,3 +102,10 @@ def test_training_seed_range_grows_with_ranks():
 def test_held_out_seeds_may_not_overlap_demonstration_seeds():
     with pytest.raises(ValidationError, match="sft demonstration"):
         load("sft.seed_start=1000000", "sft.demos=10")
+
+
+def test_async_rollouts_need_envs_that_step_some_at_a_time():
+    with pytest.raises(ValidationError, match="Ray actors"):
+        load("rollout.mode=async", "env.vector=ray", "env.num_envs=4")
+    assert load("rollout.mode=async", "env.vector=ray", "env.num_envs=1").env.vector == "ray"  # one env: as sync
+    assert load("rollout.mode=sync", "env.vector=ray", "env.num_envs=4").rollout.mode == "sync"

@@ -30,6 +30,7 @@ their prompts in the same batches. :meth:`Collector.generate` is the one place t
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -85,6 +86,39 @@ class Turn:
     generation: Generation
     policy_version: int  # the update count of the weights that generated it
     ref_log_probs: torch.Tensor | None = None  # filled in by add_reference while the envs step
+
+
+class Background:
+    """One call, in a daemon thread (``threaded``) or, if not, in the caller's thread when ``result()`` asks for it;
+    ``result()`` returns its value or re-raises its error."""
+
+    def __init__(self, call, *args: Any, threaded: bool = True):
+        self._call, self._args, self._done = call, args, False
+        self._result: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True) if threaded else None
+        if self._thread is not None:
+            self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._result = self._call(*self._args)
+        except BaseException as error:  # re-raised in the caller's thread by result()
+            self._error = error
+        self._done = True
+
+    def wait(self) -> None:
+        """Wait for a threaded call to end (an unthreaded one that has not run never will)."""
+        if self._thread is not None:
+            self._thread.join()
+
+    def result(self) -> Any:
+        self.wait()
+        if not self._done:
+            self._run()
+        if self._error is not None:
+            raise self._error
+        return self._result
 
 
 class Collector:
@@ -309,8 +343,10 @@ class Collector:
     def _collect_overlapped(self, rollout: Rollout, steps_per_env: int) -> None:
         """``rollout.mode: async``: two env groups take turns; while one generates, the other steps and resets.
 
-        The order of calls is fixed (generate A, send A's actions, receive B's step, send B's resets, receive A's
-        resets... ), never decided by which worker answers first, so seeds and samples do not depend on timing.
+        A turn of group A: take A's reset observations, then, while A generates, a helper thread receives B's step
+        results and sends the resets of B's finished episodes (so B's workers step and reset back to back, without
+        waiting for the main thread); then B's results are recorded and A's actions go to its workers. The order of
+        calls is fixed, never decided by which worker answers first, so seeds and samples do not depend on timing.
         In the last turn group A has all its steps and would wait for B's last one; with ``max_staleness`` 1 (and
         two groups decided, not on trial) it generates its next step instead, which steps in its workers during the
         update and enters the next rollout with this policy version (one update stale).
@@ -323,26 +359,35 @@ class Collector:
         g = 1 - next(iter(sent)) if sent else 0  # a carried step is received in the other group's turn
         while sent or any(len(rollout.steps[group[0]]) < steps_per_env for group in groups):
             self._check_restarts(rollout, steps_per_env)
-            other = 1 - g
+            other, finishing = 1 - g, None
             try:
                 if g in resetting:
                     self._receive_resets(resetting.pop(g))
+                if other in sent:  # meanwhile: the other group's results come in, its resets go out
+                    finishing = Background(self._finish_step, sent[other].indices, threaded=self._workers_step())
+                turn, carry = None, False
                 last_turn = other in sent and len(rollout.steps[groups[other][0]]) + 1 >= steps_per_env
                 if g not in sent and len(rollout.steps[groups[g][0]]) < steps_per_env:
-                    sent[g] = self._send(rollout, groups[g])  # meanwhile the other group steps in its workers
+                    turn = self._generate_counted(rollout, groups[g])
                 elif g not in sent and last_turn and self.max_staleness >= 1 and self.groups == 2:
-                    self.carried = {g: self._send(rollout, groups[g])}
-                if other in sent:
-                    turn = sent.pop(other)
-                    results = self.envs.receive(turn.indices)
-                    done = self._record(rollout, turn, results)
+                    turn, carry = self._generate_counted(rollout, groups[g]), True
+                if finishing is not None:
+                    results, done, seeds = finishing.result()
+                    finishing = None
+                    self._record(rollout, sent.pop(other), results)
+                    for i, seed in zip(done, seeds, strict=True):
+                        self.episodes[i] = EpisodeResult(seed=seed)
                     if done:
-                        seeds = [self._episode_seed(i) for i in done]
-                        self.envs.send_resets(done, seeds)
-                        for i, seed in zip(done, seeds, strict=True):
-                            self.episodes[i] = EpisodeResult(seed=seed)
                         resetting[other] = done
+                if turn is not None:
+                    self._dispatch(turn)
+                    if carry:
+                        self.carried = {g: turn}
+                    else:
+                        sent[g] = turn
             except WorkerDiedError as error:
+                if finishing is not None:  # let the helper finish with the dead vector env before it is replaced
+                    finishing.wait()
                 sent.clear()
                 resetting.clear()
                 self.carried = {}
@@ -354,12 +399,30 @@ class Collector:
             except WorkerDiedError as error:
                 self._recover(rollout, error)
 
-    def _send(self, rollout: Rollout, group: list[int]) -> Turn:
+    def _workers_step(self) -> bool:
+        """Whether every env steps in a worker process (then a helper thread may wait for them)."""
+        parts = self.envs.parts if isinstance(self.envs, MixedVectorEnv) else [self.envs]
+        return all(isinstance(part, gym.vector.AsyncVectorEnv) for part in parts)
+
+    def _finish_step(self, indices: list[int]) -> tuple[list[tuple], list[int], list[int]]:
+        """Receive the step results of envs ``indices``, take seeds for the finished episodes (in env order, as
+        ``sync`` does) and send their resets; the results are recorded by the caller."""
+        results = self.envs.receive(indices)
+        done = [i for i, result in zip(indices, results, strict=True) if result[2] or result[3]]
+        seeds = [self._episode_seed(i) for i in done]
+        if done:
+            self.envs.send_resets(done, seeds)
+        return results, done, seeds
+
+    def _generate_counted(self, rollout: Rollout, group: list[int]) -> Turn:
         turn = self.generate(rollout, group)
         rollout.generated_tokens += int(turn.generation.mask.sum())
-        self.envs.send_steps(group, turn.generation.texts)
-        self.add_reference(turn)
         return turn
+
+    def _dispatch(self, turn: Turn) -> None:
+        """Send the turn's actions to its envs' workers; the reference forward runs while they step."""
+        self.envs.send_steps(turn.indices, turn.generation.texts)
+        self.add_reference(turn)
 
     def _receive_resets(self, which: list[int]) -> None:
         for i, (obs, info) in zip(which, self.envs.receive(which), strict=True):
