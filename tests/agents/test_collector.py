@@ -2,6 +2,7 @@
 handled by the env, and dead env workers replaced."""
 
 import logging
+import time
 
 import gymnasium as gym
 import numpy as np
@@ -132,6 +133,27 @@ def test_the_reference_forward_runs_while_the_workers_step(policy, mode, monkeyp
     collector.close()
     assert len(seen) == (3 if mode == "sync" else 6) and all(seen)
     assert all(r.ref_log_probs.shape == r.tokens.shape for stream in rollout.steps for r in stream)
+
+
+def test_async_resets_one_group_while_the_other_generates(policy, monkeypatch):
+    """Env 1's episode ends at its 4th step; its reset goes out while group 0 generates its 5th step (the helper
+    thread), not after."""
+    collector = Collector(settings(vector="async"), policy, SAMPLING, with_reference=False, **schedule("async"))
+    calls, reset_sent = [], []
+
+    def before():
+        calls.append(1)
+        if len(calls) == 9:  # generate group 0, group 1, group 0, ...: the 9th call is group 0's 5th step
+            deadline = time.monotonic() + 10
+            while collector.envs._sent.get(1) != "reset" and time.monotonic() < deadline:
+                time.sleep(0.01)
+            reset_sent.append(collector.envs._sent.get(1) == "reset")
+
+    answering(policy, monkeypatch, GARBAGE, before=before)
+    rollout = collector.collect(STEP_LIMIT + 1)
+    collector.close()
+    assert reset_sent == [True]
+    assert [(e.seed, e.length) for e in rollout.episodes] == [(100, STEP_LIMIT), (101, STEP_LIMIT)]
 
 
 def test_unparseable_answers_leave_the_state_unchanged_and_are_counted(policy, mode, monkeypatch):
