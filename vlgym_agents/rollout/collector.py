@@ -89,33 +89,25 @@ class Turn:
 
 
 class Background:
-    """One call, in a daemon thread (``threaded``) or, if not, in the caller's thread when ``result()`` asks for it;
-    ``result()`` returns its value or re-raises its error."""
+    """One call in a daemon thread; ``result()`` waits for it and returns its value or re-raises its error."""
 
-    def __init__(self, call, *args: Any, threaded: bool = True):
-        self._call, self._args, self._done = call, args, False
+    def __init__(self, call, *args: Any):
         self._result: Any = None
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, daemon=True) if threaded else None
-        if self._thread is not None:
-            self._thread.start()
+        self._thread = threading.Thread(target=self._run, args=(call, *args), daemon=True)
+        self._thread.start()
 
-    def _run(self) -> None:
+    def _run(self, call, *args: Any) -> None:
         try:
-            self._result = self._call(*self._args)
+            self._result = call(*args)
         except BaseException as error:  # re-raised in the caller's thread by result()
             self._error = error
-        self._done = True
 
     def wait(self) -> None:
-        """Wait for a threaded call to end (an unthreaded one that has not run never will)."""
-        if self._thread is not None:
-            self._thread.join()
+        self._thread.join()
 
     def result(self) -> Any:
         self.wait()
-        if not self._done:
-            self._run()
         if self._error is not None:
             raise self._error
         return self._result
@@ -363,16 +355,17 @@ class Collector:
             try:
                 if g in resetting:
                     self._receive_resets(resetting.pop(g))
-                if other in sent:  # meanwhile: the other group's results come in, its resets go out
-                    finishing = Background(self._finish_step, sent[other].indices, threaded=self._workers_step())
+                if other in sent and self._workers_step():  # meanwhile its results come in, its resets go out
+                    finishing = Background(self._finish_step, sent[other].indices)
                 turn, carry = None, False
                 last_turn = other in sent and len(rollout.steps[groups[other][0]]) + 1 >= steps_per_env
                 if g not in sent and len(rollout.steps[groups[g][0]]) < steps_per_env:
                     turn = self._generate_counted(rollout, groups[g])
                 elif g not in sent and last_turn and self.max_staleness >= 1 and self.groups == 2:
                     turn, carry = self._generate_counted(rollout, groups[g]), True
-                if finishing is not None:
-                    results, done, seeds = finishing.result()
+                if other in sent:  # from the helper, or (in-process envs) received here, after the generation
+                    results, done, seeds = (finishing.result() if finishing is not None else
+                                            self._finish_step(sent[other].indices))
                     finishing = None
                     self._record(rollout, sent.pop(other), results)
                     for i, seed in zip(done, seeds, strict=True):
@@ -400,7 +393,8 @@ class Collector:
                 self._recover(rollout, error)
 
     def _workers_step(self) -> bool:
-        """Whether every env steps in a worker process (then a helper thread may wait for them)."""
+        """Whether every env steps in a worker process (then a helper thread may wait for them; in-process envs,
+        MiniWorld's OpenGL or a browser among them, stay in the main thread)."""
         parts = self.envs.parts if isinstance(self.envs, MixedVectorEnv) else [self.envs]
         return all(isinstance(part, gym.vector.AsyncVectorEnv) for part in parts)
 
