@@ -143,6 +143,8 @@ class OptimSettings(Strict):
     lr_end: float = Field(1e-7, ge=0, description="cosine decays to this and stays there (no restart)")
     value_lr: float | None = Field(None, gt=0, description="the value head's rate, on the same cosine (relative "
                                    "to lr); null: lr")
+    value_lr_end: float | None = Field(None, ge=0, description="with value_lr: the head's own cosine ends here "
+                                       "(value_lr for a constant rate); null: the same factor as lr")
     adam_eps: float = Field(1e-7, gt=0)
     weight_decay: float = Field(0.0, ge=0)
 
@@ -309,6 +311,10 @@ class TrainConfig(Strict):
         if self.optim.lr_end > self.optim.lr:
             raise ValueError(f"optim.lr_end ({self.optim.lr_end}) exceeds optim.lr ({self.optim.lr}): "
                              "the schedule only decays")
+        if self.optim.value_lr_end is not None and (self.optim.value_lr is None
+                                                     or self.optim.value_lr_end > self.optim.value_lr):
+            raise ValueError(f"optim.value_lr_end ({self.optim.value_lr_end}) needs optim.value_lr at or above it "
+                             f"(it is {self.optim.value_lr}): the head's schedule only decays")
         if len(self.envs) > 1 and self.record.every_updates:
             raise ValueError("record.every_updates needs a single env (env is a list): set it to 0")
         for spec in self.envs:

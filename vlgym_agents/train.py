@@ -49,14 +49,25 @@ from vlgym_agents.runtime import quiet_libraries, setup_torch
 log = logging.getLogger("vlgym_agents.train")
 
 
-def cosine_schedule(optimizer: torch.optim.Optimizer, total_updates: int, lr: float, lr_end: float):
-    """Cosine from ``lr`` to ``lr_end`` over ``total_updates``, then flat: it never climbs back up."""
+def cosine_schedule(optimizer: torch.optim.Optimizer, total_updates: int, lr: float, lr_end: float, *,
+                    value_lr: float | None = None, value_lr_end: float | None = None):
+    """Cosine from ``lr`` to ``lr_end`` over ``total_updates``, then flat: it never climbs back up.
 
-    def factor(update: int) -> float:
-        progress = min(update, total_updates) / max(1, total_updates)
-        return (lr_end + 0.5 * (lr - lr_end) * (1 + math.cos(math.pi * progress))) / lr
+    Every parameter group follows the same factor, unless ``value_lr_end`` is given: then the second group (the
+    value head's, see :func:`parameter_groups`) goes from ``value_lr`` to ``value_lr_end`` on its own cosine.
+    """
 
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+    def cosine(start: float, end: float):
+        def factor(update: int) -> float:
+            progress = min(update, total_updates) / max(1, total_updates)
+            return (end + 0.5 * (start - end) * (1 + math.cos(math.pi * progress))) / start
+
+        return factor
+
+    factors = [cosine(lr, lr_end)] * len(optimizer.param_groups)
+    if value_lr_end is not None:
+        factors[1] = cosine(value_lr, value_lr_end)
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factors)
 
 
 def parameter_groups(policy: VLMPolicy, value_lr: float | None) -> list[dict[str, Any]]:
@@ -144,7 +155,8 @@ class Trainer:
         policy = self._policy(resume_from)
         optimizer = torch.optim.AdamW(parameter_groups(policy, config.optim.value_lr), lr=config.optim.lr,
                                       eps=config.optim.adam_eps, weight_decay=config.optim.weight_decay)
-        self.scheduler = cosine_schedule(optimizer, self.updates_total, config.optim.lr, config.optim.lr_end)
+        self.scheduler = cosine_schedule(optimizer, self.updates_total, config.optim.lr, config.optim.lr_end,
+                                         value_lr=config.optim.value_lr, value_lr_end=config.optim.value_lr_end)
         self.state: dict[str, Any] = {"update": 0, "env_steps": 0, "seed_cursor": 0, "episodes": 0,
                                       "skipped_updates": 0, "worker_restarts": 0, "async_groups": None}
         if resume_from is not None:

@@ -60,6 +60,7 @@ def test_unknown_keys_are_errors_that_name_the_key(override):
     "sampling.temperature=0", "algo.vldac.clip_eps=1", "algo.gamma=1.5", "algo.minibatch_size=0",
     "run.total_env_steps=0", "run.device=tpu", "model.dtype=float8", "sft.stop_valid_rate=2",
     "optim.lr_end=1e-3",  # above the default lr: a cosine that climbs
+    "optim.value_lr_end=1e-4",  # without optim.value_lr: no head rate to decay from
     "algo.minibatch_size=100000",  # more than one rollout holds
     "env.num_envs=many",
 ])

@@ -68,6 +68,19 @@ def test_the_value_head_can_have_its_own_rate_on_the_same_schedule(tiny_config):
     assert len(Trainer(tiny_config()).optimizer.param_groups) == 1  # default: one rate for everything
 
 
+def test_the_value_head_can_keep_its_rate_while_the_policy_s_decays(tiny_config):
+    config = tiny_config("optim.value_lr=0.01", "optim.value_lr_end=0.01")
+    trainer = Trainer(config)
+    try:
+        for _ in range(trainer.updates_total):
+            trainer.scheduler.step()
+        policy_lr, head_lr = trainer.scheduler.get_last_lr()
+        assert policy_lr == pytest.approx(config.optim.lr_end) and head_lr == pytest.approx(0.01)
+    finally:
+        trainer.collector.close()
+        trainer.engine.close()
+
+
 def test_a_run_logs_every_update_and_writes_complete_checkpoints(tiny_config):
     config = tiny_config("run.keep_checkpoints=2", "eval.episodes=2")
     summary = Trainer(config).train()
