@@ -142,7 +142,7 @@ class OptimSettings(Strict):
     lr: float = Field(5e-5, gt=0)
     lr_end: float = Field(1e-7, ge=0, description="cosine decays to this and stays there (no restart)")
     value_lr: float | None = Field(None, gt=0, description="the value head's rate, on the same cosine (relative "
-                                   "to lr); null: lr")
+                                   "to lr) unless value_lr_end is set; null: lr")
     value_lr_end: float | None = Field(None, ge=0, description="with value_lr: the head's own cosine ends here "
                                        "(value_lr for a constant rate); null: the same factor as lr")
     adam_eps: float = Field(1e-7, gt=0)
