@@ -45,13 +45,13 @@ VARIANTS = {
     "loop": ["algo.name=loop", "algo.loop.group_size=4"],
 }
 # The quickstart's stabilisers, used by every rule that has them (the VL-DAC paper ran its baselines so).
-# Sampling, warm start and rates as docs/baselines.md measured them (T = 1, one stream per batch, value_aux 1.0, one
-# cosine for every rate), before the quickstart moved to T = 0.5, per-step streams, value_aux 3.0 and a value head
-# at a constant rate.
+# Sampling, warm start and rates as docs/baselines.md measured them (T = 1, one stream per batch, value_aux 1.0, no
+# readout stop rule, one cosine for every rate), before the quickstart moved to T = 0.5, per-step streams, value_aux
+# 3.0, a warm start that waits for its readout and a value head at a constant rate.
 SHARED = ["algo.vldac.clip_eps=0.2", "algo.rl4vlm.clip_eps=0.2", "algo.loop.clip_eps=0.2",
           "algo.vldac.value_coef=0.5", "algo.rl4vlm.value_coef=0.5",
           "sampling.temperature=1.0", "rollout.sampling_streams=batch", "sft.value_aux=1.0",
-          "optim.value_lr=null", "optim.value_lr_end=null"]
+          "sft.stop_readout_r2=null", "optim.value_lr=null", "optim.value_lr_end=null"]
 CURVE_WINDOW = 3  # updates in the moving average of the training success curve
 
 
