@@ -12,7 +12,7 @@ fi
 python=${PYTHON:-python3}
 [ -x .venv-base/bin/python ] || "$python" -m venv .venv-base
 log=.venv-base/pip-install.log
-if ! .venv-base/bin/python -m pip install -c constraints.txt . >"$log" 2>&1; then
+if ! .venv-base/bin/python -m pip install --no-compile -c constraints.txt . >"$log" 2>&1; then
   tail -40 "$log"
   echo "pip install failed (full log: $log)" >&2
   exit 1

@@ -43,9 +43,11 @@ python=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 target="."
 [ -n "$extras" ] && target=".[$extras]"
-# One constraints file pins what must be pinned (torch/torchvision pair, gymnasium).
+# One constraints file pins what must be pinned (torch/torchvision pair, gymnasium). --no-compile: pip would
+# byte-compile every file of torch's CUDA build (more than half the install's time); Python compiles what is
+# imported, once, on first use.
 log=.venv/pip-install.log
-if ! .venv/bin/python -m pip install -c constraints.txt -e "$target" >"$log" 2>&1; then
+if ! .venv/bin/python -m pip install --no-compile -c constraints.txt -e "$target" >"$log" 2>&1; then
   grep -v "^WARNING: Location" "$log" | tail -40
   echo "pip install failed (full log: $log)" >&2
   exit 1

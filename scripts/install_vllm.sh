@@ -14,7 +14,7 @@ fi
 python=${PYTHON:-python3}
 [ -x $venv/bin/python ] || "$python" -m venv $venv
 log=$venv/pip-install.log
-pip=($venv/bin/python -m pip install)
+pip=($venv/bin/python -m pip install --no-compile)  # as in install.sh: compiled on first import
 fail() { grep -v "^WARNING: Location" "$log" | tail -40; echo "vLLM install failed (full log: $log)" >&2; exit 1; }
 if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
   # CUDA machine: vLLM's CUDA build brings the torch it was built for; vlgym's agents extra takes that torch.
