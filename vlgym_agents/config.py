@@ -181,7 +181,8 @@ class SFTSettings(Strict):
     stop_success_rate: float | None = Field(None, ge=0, le=1,
                                             description="and success is at least this (None: any)")
     stop_readout_r2: float | None = Field(None, le=1, description="with value_aux: and the readout explains at "
-                                          "least this of held-out demonstrations' returns (R², None: any)")
+                                          "least this of held-out demonstrations' returns (R², None: any); "
+                                          "checks play their episodes only once it does")
     thoughts: str = ""
     value_aux: float = Field(0.0, ge=0, description="weight of an auxiliary loss that makes the last prompt token's "
                              "state carry the value: its projection on a fixed random direction regresses the "

@@ -48,9 +48,14 @@ def rows_with_episodes(metrics_file: Path) -> list[dict[str, Any]]:
 
 def warm_start_line(check: dict[str, Any], label: str = "") -> str:
     """One progress line for a warm-start check."""
-    readout = f", readout R² {check['readout_r2']:.2f}" if "readout_r2" in check else ""
-    return (f"  {label}step {check['step']}: sampled valid {1 - check['invalid_action_rate']:.2f}, "
-            f"success {check['success_rate']:.2f}{readout}")
+    parts = []
+    if "success_rate" in check:
+        parts.append(f"sampled valid {1 - check['invalid_action_rate']:.2f}, success {check['success_rate']:.2f}")
+    if "readout_r2" in check:
+        parts.append(f"readout R² {check['readout_r2']:.2f}")
+    if "success_rate" not in check:
+        parts.append("episodes once the readout passes")
+    return f"  {label}step {check['step']}: " + ", ".join(parts)
 
 
 def learning_curve(metrics_file: Path, before: dict, after: dict, total_steps: int, path: Path) -> None:

@@ -7,7 +7,8 @@ demonstrations): each step is the prompt the policy would see and the answer
 on the answer tokens (and the end-of-turn token). Every ``check_every`` steps the policy plays a few episodes
 with the RL sampling parameters, and training stops as soon as its *sampled* answers are valid often enough:
 greedy decoding hides a format that is right at the argmax but still too uncertain to sample,
-and stopping early leaves RL room to improve.
+and stopping early leaves RL room to improve. With ``sft.stop_readout_r2``, a check first scores the readout, and
+plays its episodes only once the readout passes (before that, the check could not stop training anyway).
 
 The result is a plain model folder (a LoRA adapter, if any, is merged), which RL then loads as its base model
 and KL reference.
@@ -171,11 +172,19 @@ def readout_r2(policy: VLMPolicy, demos: list[Demonstration], readout: StateRead
     return float(1 - (projections - targets).pow(2).mean() / targets.var(unbiased=False))
 
 
+def readout_passed(check: dict, sft: SFTSettings) -> bool:
+    """The readout part of the stop rule: no threshold set, or the check's R² reaches it."""
+    return sft.stop_readout_r2 is None or check.get("readout_r2", 1.0) >= sft.stop_readout_r2
+
+
 def stop_rule_met(check: dict, sft: SFTSettings) -> bool:
-    """Sampled answers valid often enough, and (where set) success and the readout's R² high enough."""
-    return (1.0 - check["invalid_action_rate"] >= sft.stop_valid_rate
-            and (sft.stop_success_rate is None or check["success_rate"] >= sft.stop_success_rate)
-            and (sft.stop_readout_r2 is None or check.get("readout_r2", 1.0) >= sft.stop_readout_r2))
+    """Sampled answers valid often enough, and (where set) success and the readout's R² high enough.
+
+    A check whose readout fell short played no episodes (no ``success_rate``): it never stops the warm start.
+    """
+    return (readout_passed(check, sft) and "success_rate" in check
+            and 1.0 - check["invalid_action_rate"] >= sft.stop_valid_rate
+            and (sft.stop_success_rate is None or check["success_rate"] >= sft.stop_success_rate))
 
 
 def warm_start(config: TrainConfig, output_dir: str | Path, *, report=None) -> tuple[Path, dict]:
@@ -207,11 +216,14 @@ def warm_start(config: TrainConfig, output_dir: str | Path, *, report=None) -> t
         optimizer.step()
         if step % sft.check_every and step != sft.max_steps:
             continue
-        check = summarize(play_episodes(policy, config.env, check_seeds, config.sampling,
-                                        batch_size=config.eval.num_envs, generator_seed=step))
-        check.update(step=step, loss=loss.item())
+        check = {"step": step, "loss": loss.item()}
         if readout:
             check["readout_r2"] = readout_r2(policy, held_out, readout)
+        if readout_passed(check, sft) or step == sft.max_steps:
+            # Episodes cost about as much as the training steps between checks, and while the readout falls
+            # short they cannot end the warm start.
+            check.update(summarize(play_episodes(policy, config.env, check_seeds, config.sampling,
+                                                 batch_size=config.eval.num_envs, generator_seed=step)))
         history.append(check)
         if report:
             report(check)

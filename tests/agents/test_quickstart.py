@@ -68,3 +68,12 @@ def test_finished_seeds_are_reused_not_run_again(tmp_path):
     assert console.export_text().count("reusing") == 2
     assert "clear gains on 1 of 2 seeds" in report.read_text()
     assert json.loads((tmp_path / "seeds.json").read_text())["pooled"]["sampled"]["after"] == 325 / 400
+
+
+def test_a_warm_start_check_without_episodes_says_why():
+    from vlgym_agents.quickstart import warm_start_line
+
+    played = {"step": 40, "invalid_action_rate": 0.25, "success_rate": 0.5, "readout_r2": 0.93}
+    assert warm_start_line(played) == "  step 40: sampled valid 0.75, success 0.50, readout R² 0.93"
+    waiting = {"step": 20, "readout_r2": 0.41}
+    assert warm_start_line(waiting, "[x] ") == "  [x] step 20: readout R² 0.41, episodes once the readout passes"

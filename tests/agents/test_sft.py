@@ -126,3 +126,6 @@ def test_the_warm_start_waits_for_the_readout_when_asked(config, tmp_path, thres
     _, summary = warm_start(config, tmp_path / "sft")
     assert [c["step"] for c in summary["checks"]] == steps  # valid and success rules are met at once
     assert all(c["readout_r2"] < 0.999 for c in summary["checks"])
+    # short of the readout, a check plays no episodes; the last one always does
+    played = [c["step"] for c in summary["checks"] if "success_rate" in c]
+    assert played == ([2] if threshold is None else [4])
