@@ -48,14 +48,11 @@ def rows_with_episodes(metrics_file: Path) -> list[dict[str, Any]]:
 
 def warm_start_line(check: dict[str, Any], label: str = "") -> str:
     """One progress line for a warm-start check."""
-    parts = []
-    if "success_rate" in check:
-        parts.append(f"sampled valid {1 - check['invalid_action_rate']:.2f}, success {check['success_rate']:.2f}")
-    if "readout_r2" in check:
-        parts.append(f"readout R² {check['readout_r2']:.2f}")
-    if "success_rate" not in check:
-        parts.append("episodes once the readout passes")
-    return f"  {label}step {check['step']}: " + ", ".join(parts)
+    head = f"  {label}step {check['step']}: "
+    if "success_rate" not in check:  # short of the readout, a check plays no episodes (sft.stop_readout_r2)
+        return head + f"readout R² {check['readout_r2']:.2f}, episodes once the readout passes"
+    readout = f", readout R² {check['readout_r2']:.2f}" if "readout_r2" in check else ""
+    return head + f"sampled valid {1 - check['invalid_action_rate']:.2f}, success {check['success_rate']:.2f}{readout}"
 
 
 def learning_curve(metrics_file: Path, before: dict, after: dict, total_steps: int, path: Path) -> None:
