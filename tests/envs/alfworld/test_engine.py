@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import random
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import mementos.core
 import pytest
@@ -77,6 +78,23 @@ def test_caching_is_scoped_and_sys_argv_survives():
     engine.load(generate(16, "valid_unseen", ["look_at_obj_in_light"]).game_data())
     engine.reset()
     assert sys.argv == argv  # Fast Downward's translator rewrites sys.argv; the engine puts it back
+
+
+def test_engines_in_threads_play_as_they_would_one_after_another():
+    """textworld's parsers and Fast Downward's translator are process-wide: engines in a thread pool (a server's
+    sessions) take turns, and every load, step and plan gives what it gives alone. The threads go first, on games
+    no other test loads, so that no cache spares them the parsing and translating."""
+    games = [generate(seed, "valid_seen", [task_type]) for seed, task_type in enumerate(catalog.TASK_TYPES)]
+
+    def play(game):
+        engine = Engine()
+        engine.load(game.game_data())
+        texts = [engine.reset()] + [engine.step(command) for command in game.walkthrough[:3]]
+        return texts, engine.plan()
+
+    with ThreadPoolExecutor(len(games)) as pool:
+        in_threads = list(pool.map(play, games))
+    assert in_threads == [play(game) for game in games]
 
 
 @pytest.mark.parametrize("task_type", catalog.TASK_TYPES)

@@ -21,6 +21,11 @@ moment would get them too, including the deferred replanning translation, so do 
 threads); ``tests/envs/alfworld/test_engine.py`` checks that commands, feedback, ``won`` and plans stay
 identical to the raw stack.
 
+All of this is process-wide state (TatSu parsers inside textworld, Fast Downward's translator rewriting
+``sys.argv`` and ``sys.stdout``, the swapped attributes, the caches), so engines in different threads take turns:
+every engine call holds one process-wide lock (:func:`caching`). Two ALFWorld sessions of a server, or envs in
+a user's thread pool, therefore play exactly as they would one after the other.
+
 Long runs also need memory to stay flat: textworld interns every ``Signature`` and ``Proposition`` it creates in
 one process-wide dict (``mementos``) that nothing ever empties, and each new game adds its own (about 0.6 MB per
 game: +0.6 GB over 1,000 episodes). :func:`bound_interned` empties it before a game loads once it holds more
@@ -33,6 +38,7 @@ import contextlib
 import copy
 import json
 import sys
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from functools import lru_cache
@@ -140,17 +146,24 @@ _SWAPS = ((pddl_logic, "GameLogic", _game_logic), (pddl_logic, "fast_downward", 
           (textgen, "_parse_and_convert", _parse_and_convert), (textgen, "Rule", _MemoRule))
 
 
+#: One engine call at a time per process: textworld's and Fast Downward's state is process-wide (reentrant, as
+#: a call may nest another).
+_TURN = threading.RLock()
+
+
 @contextlib.contextmanager
 def caching() -> Iterator[None]:
-    """Let textworld use the memoised parser, grammar and translator while the block runs."""
-    saved = [(module, name, getattr(module, name)) for module, name, _ in _SWAPS]
-    for module, name, value in _SWAPS:
-        setattr(module, name, value)
-    try:
-        yield
-    finally:
-        for module, name, value in saved:
+    """Take this thread's turn at the engine and let textworld use the memoised parser, grammar and translator
+    while the block runs."""
+    with _TURN:
+        saved = [(module, name, getattr(module, name)) for module, name, _ in _SWAPS]
+        for module, name, value in _SWAPS:
             setattr(module, name, value)
+        try:
+            yield
+        finally:
+            for module, name, value in saved:
+                setattr(module, name, value)
 
 
 #: Interned textworld objects kept across games (a few games' worth: 300-700 per game).
@@ -206,8 +219,8 @@ class Engine:
 
     def load(self, game: dict) -> None:
         """Load a game: the parsed JSON of a ``game.tw-pddl`` file."""
-        bound_interned()
         with caching():
+            bound_interned()
             self._env.load(game)
         logic = copy.copy(self._pddl._logic)
         logic.grammar = CommandCache(logic.grammar, {a.template for a in logic.actions.values()})
@@ -247,7 +260,7 @@ class Engine:
     def plan(self) -> list[str]:
         """Fast Downward's optimal plan from the current state, as commands (ALFWorld's planner expert)."""
         state = self._pddl._pddl_state
-        _, sas = _translate(state._logic.domain, state.pddl_problem, verbose=False, optimize=True)
-        self._pddl.downward_lib.load_sas_replan(sas.encode("utf-8"))
         with caching():
+            _, sas = _translate(state._logic.domain, state.pddl_problem, verbose=False, optimize=True)
+            self._pddl.downward_lib.load_sas_replan(sas.encode("utf-8"))
             return state.replan(self._pddl._entity_infos)
