@@ -62,20 +62,14 @@ def test_a_vllm_run_logs_the_mismatch_survives_sigkill_and_resumes_its_adapter(v
     config_file = tmp_path / "config.yaml"
     config_file.write_text(yaml.safe_dump(run_config(vllm_model, out)))
     assert train(config_file, kill_after_checkpoint=1) == -signal.SIGKILL
-    train(config_file, "--resume")
-    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
-    assert [row["update"] for row in rows] == list(range(1, UPDATES + 1))
-    for row in rows:
-        assert 0 <= row["engine_logprob_mae"] < MAE_BOUND and 0 <= row["engine_logprob_k3"] < MAE_BOUND
-        assert row["engine_adapter_version"] == row["update"] - 1  # update N's rollout: the adapter after N - 1
-        assert row["engine_generate_s"] > 0 and row["engine_score_s"] > 0
 
-    # Resumed, the engine generates with the checkpoint's adapter: its greedy answers are the policy's.
+    # Resumed (here in-process, as the CLI's --resume does), the engine generates with the checkpoint's adapter:
+    # its greedy answers are the policy's. Then the run finishes.
     trainer = Trainer(load_config(config_file), resume=True)
     try:
         engine, policy = trainer.engine, trainer.unwrapped
-        assert engine.version == UPDATES
-        checkpoint = out / "checkpoints" / f"update-{UPDATES:06d}" / "model" / "adapter_model.safetensors"
+        assert engine.version == 1
+        checkpoint = out / "checkpoints" / "update-000001" / "model" / "adapter_model.safetensors"
         synced = Path(engine.lora_request.lora_path) / "adapter_model.safetensors"
         assert synced.read_bytes() == checkpoint.read_bytes()
         prompts = numberline_prompts(policy, range(4))
@@ -83,6 +77,14 @@ def test_a_vllm_run_logs_the_mismatch_survives_sigkill_and_resumes_its_adapter(v
         with torch.no_grad():
             generation = policy.generate(policy.encode(prompts), greedy)
         assert engine.sample(prompts, greedy)[0] == answers(generation.tokens, generation.mask)
+        trainer.train()
     finally:
         trainer.engine.close()
         trainer.collector.close()
+
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [row["update"] for row in rows] == list(range(1, UPDATES + 1))
+    for row in rows:
+        assert 0 <= row["engine_logprob_mae"] < MAE_BOUND and 0 <= row["engine_logprob_k3"] < MAE_BOUND
+        assert row["engine_adapter_version"] == row["update"] - 1  # update N's rollout: the adapter after N - 1
+        assert row["engine_generate_s"] > 0 and row["engine_score_s"] > 0

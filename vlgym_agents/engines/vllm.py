@@ -177,4 +177,5 @@ class VLLMEngine:
         return out
 
     def close(self) -> None:
-        del self.llm
+        """Drop the engine (its process ends once the ``LLM`` is collected); closing twice is harmless."""
+        self.llm = None
