@@ -68,8 +68,14 @@ HOSTILE = [
 ]
 
 
+#: Goal-less or survival tasks whose episodes run to the step limit (1,000 steps, ~5 s each): a shorter limit takes
+#: the same code path, truncation included.
+SHORT_LIMIT = {env_id: {"max_episode_steps": 150}
+               for env_id in ("vlgym/MiniWorld-CollectHealth-v0", "vlgym/MiniWorld-RoomObjects-v0")}
+
+
 def fast_kwargs(env_id: str) -> dict:
-    return dict(FAST_KWARGS.get(env_family(env_id), {}))
+    return {**FAST_KWARGS.get(env_family(env_id), {}), **SHORT_LIMIT.get(env_id, {})}
 
 
 def make(env_id: str, **kwargs) -> gym.Env:
