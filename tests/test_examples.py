@@ -17,7 +17,8 @@ def load_example(name: str):
 
 
 @pytest.mark.parametrize("env_id", ["vlgym/GymCards-NumberLine-v0", "vlgym/MiniWorld-OneRoom-v0"])
-def test_sb3_ppo_example_trains_saves_and_evaluates(tmp_path, env_id):
+def test_sb3_ppo_example_trains_saves_and_evaluates(tmp_path, env_id, monkeypatch):
+    monkeypatch.setenv("SB3_LOGDIR", str(tmp_path / "sb3"))  # SB3 makes a log folder, by default in /tmp
     example = load_example("sb3_ppo")
     out, model = tmp_path / "report.json", tmp_path / "model.zip"
     report = example.main(["--env", env_id, "--timesteps", "64", "--n-envs", "2", "--n-steps", "32",

@@ -29,7 +29,8 @@ def mean_return(policy, seeds) -> float:
     return float(np.mean(returns))
 
 
-def test_sb3_ppo_learns_numberline_from_pixels():
+def test_sb3_ppo_learns_numberline_from_pixels(tmp_path, monkeypatch):
+    monkeypatch.setenv("SB3_LOGDIR", str(tmp_path / "sb3"))  # SB3 makes a log folder, by default in /tmp
     torch.set_num_threads(1)
     check_env(make())
     model = sb3.PPO("MlpPolicy", make(), n_steps=512, batch_size=64, learning_rate=3e-4, seed=0, verbose=0)
