@@ -3,7 +3,8 @@
 A session is one ``gym.make`` env owned by one thread: every call to it runs on that thread (OpenGL contexts
 and browsers belong to the thread that made them) and calls to one session never overlap, while sessions run
 side by side. MiniWorld's sessions share one thread: pyglet keeps the current GL context in a global, so
-rendering from two threads at once breaks (run several servers to render in parallel).
+rendering from two threads at once breaks (run several servers to render in parallel). ALFWorld's sessions take
+turns for each engine call (its engine's state is process-wide: ``vlgym.envs.alfworld.engine``).
 
 The routes (JSON in and out; see docs/remote.md):
 
