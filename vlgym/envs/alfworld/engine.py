@@ -146,8 +146,8 @@ _SWAPS = ((pddl_logic, "GameLogic", _game_logic), (pddl_logic, "fast_downward", 
           (textgen, "_parse_and_convert", _parse_and_convert), (textgen, "Rule", _MemoRule))
 
 
-#: One engine call at a time per process: textworld's and Fast Downward's state is process-wide (reentrant, as
-#: a call may nest another).
+#: One engine call at a time per process: textworld's and Fast Downward's state is process-wide (reentrant, so
+#: that a nested call, none today, could never deadlock).
 _TURN = threading.RLock()
 
 
