@@ -4,12 +4,22 @@ One tiny Qwen2.5-VL whose attention head size vLLM's CPU kernels accept, one eng
 """
 
 import os
+import shutil
+import tempfile
 
 import numpy as np
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+# vLLM names each engine's IPC sockets ipc://<VLLM_RPC_BASE_PATH>/<uuid> and leaves their files behind: keep them
+# in a folder of the session's own (short: a unix socket's path has at most 107 characters), removed at its end.
+IPC_DIR = tempfile.mkdtemp(prefix="vllm-ipc-")
+os.environ.setdefault("VLLM_RPC_BASE_PATH", IPC_DIR)
+
+
+def pytest_sessionfinish():
+    shutil.rmtree(IPC_DIR, ignore_errors=True)
 
 LORA = {"r": 8, "alpha": 16, "dropout": 0.0}
 
