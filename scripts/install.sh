@@ -45,7 +45,7 @@ target="."
 [ -n "$extras" ] && target=".[$extras]"
 # One constraints file pins what must be pinned (torch/torchvision pair, gymnasium). --no-compile: pip would
 # byte-compile every file of torch's CUDA build (more than half the install's time); Python compiles what is
-# imported, once, on first use.
+# imported, once, on first use (scripts/test.sh and quickstart.sh make sure it may write the bytecode).
 log=.venv/pip-install.log
 if ! .venv/bin/python -m pip install --no-compile -c constraints.txt -e "$target" >"$log" 2>&1; then
   grep -v "^WARNING: Location" "$log" | tail -40

@@ -3,6 +3,10 @@
 # full test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Python writes each module's bytecode on first import and reuses it (pip installs with --no-compile): a
+# PYTHONDONTWRITEBYTECODE left set by the environment would make every process, vLLM's engine processes
+# and the workers included, compile all it imports from source again.
+unset PYTHONDONTWRITEBYTECODE
 bash scripts/install.sh dev,miniworld,alfworld,webshop,agents,record,remote,ray,vllm  # vllm: .venv-vllm, for tests_vllm/
 bash scripts/base_venv.sh
 .venv/bin/ruff check .
