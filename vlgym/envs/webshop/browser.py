@@ -72,7 +72,10 @@ def start_chromium(profile: str):
     options.binary_location = binary
     for flag in (*_FLAGS, f"--user-data-dir={profile}"):
         options.add_argument(flag)
-    return webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+    # Chromium keeps its singleton socket and scoped folders under TMPDIR and removes them only when it exits
+    # cleanly: inside the profile, they go with it even when the browser is killed.
+    service = Service(executable_path=driver_path, env={**os.environ, "TMPDIR": profile})
+    return webdriver.Chrome(service=service, options=options)
 
 
 class _Browser:
