@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import logging
 import socket
+import struct
 import tempfile
 import threading
+import time
 
 import pytest
 from selenium.webdriver.common.by import By
@@ -95,6 +98,22 @@ def test_a_silent_connection_is_dropped_after_the_timeout():
             client.settimeout(10)
             assert client.recv(1024) == b""  # closed by the server
             client.close()
+
+
+def test_a_client_that_leaves_before_its_answer_is_no_error(server, capfd, caplog):
+    """A closed tab or a cancelled load: the answer meets a reset connection. Nothing to answer, nothing to log."""
+    with server.RequestHandlerClass.lock:  # the request is read, then waits here for its turn
+        client = socket.create_connection(server.server_address[:2])
+        client.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        time.sleep(0.3)
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        client.close()  # with a reset: the answer's first write fails
+    deadline = time.monotonic() + 10  # until the server's connection threads (named after their target) are done
+    while any("process_request" in t.name for t in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "Traceback" not in capfd.readouterr().err
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+    assert get(server, "/")[0] == 200
 
 
 def load_next_page(driver, element) -> None:

@@ -4,10 +4,11 @@ It is the same env (catalogue, goal for a seed, transitions, reward) behind the 
 the standard library's ``http.server``: one shopper, no extra dependency, and nothing a framework would add
 that a single-user local tool needs. Links and the search form map to actions (``/click/<target>``,
 ``/search?q=...``), then redirect to ``/``, which shows the current page; ``/new`` starts the next episode.
-Unknown paths give a 404 page; a failure gives a 500 page without a traceback. The server binds to
-127.0.0.1 unless another host is asked for explicitly. Each connection has a thread of its own and a
-timeout (``timeout``, 30 s by default): a client that sends nothing, or half a request, is dropped when it
-runs out and never holds up the others; requests take turns on the one episode.
+Unknown paths give a 404 page; a failure gives a 500 page without a traceback; a client that leaves before its
+answer is dropped without a word. The server binds to 127.0.0.1 unless another host is asked for explicitly.
+Each connection has a thread of its own and a timeout (``timeout``, 30 s by default): a client that sends
+nothing, or half a request, is dropped when it runs out and never holds up the others; requests take turns on
+the one episode.
 """
 
 from __future__ import annotations
@@ -65,6 +66,8 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             with self.lock:  # connections are served concurrently; the episode is stepped by one at a time
                 self._route()
+        except ConnectionError:
+            raise  # the client went away (a closed tab, a cancelled load): nobody to answer; _Server drops it
         except Exception:  # a bug must not leak a traceback to the page
             log.exception("webshop server error on %s", self.path)
             self._send(500, _ERROR_PAGE.format(code=500, message="Internal error."))
@@ -107,6 +110,12 @@ class _Handler(BaseHTTPRequestHandler):
         log.info("%s %s", self.address_string(), format % args)
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client that left is not an error
+            super().handle_error(request, client_address)
+
+
 def make_server(host: str = "127.0.0.1", port: int = 3000, *, seed: int = 0, goal_index: int | None = None,
                 timeout: float = 30.0, **env_kwargs: Any) -> ThreadingHTTPServer:
     """A ready HTTP server (``port=0`` picks a free port); call ``serve_forever()`` on it.
@@ -115,7 +124,7 @@ def make_server(host: str = "127.0.0.1", port: int = 3000, *, seed: int = 0, goa
     """
     handler = type("ShopHandler", (_Handler,), {"shop": Shop(seed, goal_index, **env_kwargs),
                                                  "lock": threading.Lock(), "timeout": timeout})
-    return ThreadingHTTPServer((host, port), handler)
+    return _Server((host, port), handler)
 
 
 def serve(host: str = "127.0.0.1", port: int = 3000, **kwargs: Any) -> None:
