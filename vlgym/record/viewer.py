@@ -13,11 +13,12 @@ import re
 import threading
 from collections.abc import Callable, Sequence
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from vlgym.local_http import LocalHTTPServer
 from vlgym.record.reader import Run, find_runs, load_episode
 
 STATIC = Path(__file__).parent / "static"
@@ -134,7 +135,7 @@ def make_handler(catalog: Catalog, sources: list[str]) -> type[BaseHTTPRequestHa
     return Handler
 
 
-def make_server(folders: Sequence[str | Path], *, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
+def make_server(folders: Sequence[str | Path], *, host: str = "127.0.0.1", port: int = 0) -> LocalHTTPServer:
     """The viewer's server over ``folders`` (not started); ``server.server_address`` has the bound port.
 
     >>> import tempfile
@@ -144,9 +145,7 @@ def make_server(folders: Sequence[str | Path], *, host: str = "127.0.0.1", port:
     >>> server.server_close()
     """
     catalog = Catalog(folders)
-    server = ThreadingHTTPServer((host, port), make_handler(catalog, [str(f) for f in catalog.folders]))
-    server.daemon_threads = True
-    return server
+    return LocalHTTPServer((host, port), make_handler(catalog, [str(f) for f in catalog.folders]))
 
 
 def serve(folders: Sequence[str | Path], *, port: int = 0, announce: Callable[[str], None] = print) -> None:

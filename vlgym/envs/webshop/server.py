@@ -17,12 +17,13 @@ import html as html_lib
 import logging
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from vlgym.envs.webshop.env import WebShopEnv
 from vlgym.envs.webshop.html import render_html
+from vlgym.local_http import LocalHTTPServer
 
 log = logging.getLogger(__name__)
 _ERROR_PAGE = ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>{code}</title></head>"
@@ -67,7 +68,7 @@ class _Handler(BaseHTTPRequestHandler):
             with self.lock:  # connections are served concurrently; the episode is stepped by one at a time
                 self._route()
         except ConnectionError:
-            raise  # the client went away (a closed tab, a cancelled load): nobody to answer; _Server drops it
+            raise  # the client went away (a closed tab, a cancelled load): nobody to answer, LocalHTTPServer drops it
         except Exception:  # a bug must not leak a traceback to the page
             log.exception("webshop server error on %s", self.path)
             self._send(500, _ERROR_PAGE.format(code=500, message="Internal error."))
@@ -110,21 +111,15 @@ class _Handler(BaseHTTPRequestHandler):
         log.info("%s %s", self.address_string(), format % args)
 
 
-class _Server(ThreadingHTTPServer):
-    def handle_error(self, request, client_address) -> None:
-        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client that left is not an error
-            super().handle_error(request, client_address)
-
-
 def make_server(host: str = "127.0.0.1", port: int = 3000, *, seed: int = 0, goal_index: int | None = None,
-                timeout: float = 30.0, **env_kwargs: Any) -> ThreadingHTTPServer:
+                timeout: float = 30.0, **env_kwargs: Any) -> LocalHTTPServer:
     """A ready HTTP server (``port=0`` picks a free port); call ``serve_forever()`` on it.
 
     ``timeout``: seconds a connection may stay silent (while a request is read or an answer sent).
     """
     handler = type("ShopHandler", (_Handler,), {"shop": Shop(seed, goal_index, **env_kwargs),
                                                  "lock": threading.Lock(), "timeout": timeout})
-    return _Server((host, port), handler)
+    return LocalHTTPServer((host, port), handler)
 
 
 def serve(host: str = "127.0.0.1", port: int = 3000, **kwargs: Any) -> None:
