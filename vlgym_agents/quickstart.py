@@ -91,6 +91,21 @@ def final_means(metrics_file: Path, keys: Sequence[str]) -> dict[str, float]:
     return means
 
 
+def numerics() -> dict[str, str]:
+    """What a run's numbers depend on besides its seed: the versions of the libraries that compute them and the CPU
+    kernels torch dispatches to (``AVX512``, ``AVX2``, ...), whose floating-point sums differ in the last bits.
+
+    >>> sorted(numerics())
+    ['cpu_kernels', 'peft', 'torch', 'transformers']
+    """
+    from importlib.metadata import version
+
+    import torch
+
+    return {"torch": torch.__version__, "cpu_kernels": torch.backends.cpu.get_cpu_capability(),
+            "transformers": version("transformers"), "peft": version("peft")}
+
+
 def _row(name: str, result: dict) -> str:
     low, high = result["success_ci95"]
     return (f"| {name} | {result['success_rate']:.3f} [{low:.3f}, {high:.3f}] | {result['mean_return']:.2f} | "
@@ -98,7 +113,7 @@ def _row(name: str, result: dict) -> str:
 
 
 def write_report(path: Path, config: TrainConfig, warm: dict, before: dict, after: dict, timings: dict,
-                 output: Path) -> None:
+                 machine: dict[str, str], output: Path) -> None:
     episodes = before["greedy"]["episodes"]
     lines = [
         "# vlgym quickstart: VL-DAC on NumberLine with a tiny VLM (CPU)", "",
@@ -114,6 +129,10 @@ def write_report(path: Path, config: TrainConfig, warm: dict, before: dict, afte
         f"VL-DAC: {config.run.total_env_steps} env steps, {config.env.num_envs} envs, sampling temperature "
         f"{config.sampling.temperature}.", "",
         "Wall time: " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()), "",
+        f"Computed with torch {machine['torch']} on {machine['cpu_kernels']} CPU kernels, transformers "
+        f"{machine['transformers']}, peft {machine['peft']}: the same seed repeats these numbers bit for bit with "
+        "the same versions on a CPU with the same kernels; another kernel set rounds differently and takes another "
+        "path.", "",
         "![learning curve](learning_curve.png)", "", "An episode of the trained policy: `episode.gif`.", "",
         f"Step through the first {RECORDED} held-out episodes (greedy) before and after RL, side by side: "
         f"`vlgym view {output / 'episodes' / 'before'} {output / 'episodes' / 'after'}`; episodes sampled during "
@@ -175,13 +194,14 @@ def run_quickstart(output: str | Path, overrides: list[str], *, console: Console
     timings["total"] = time.perf_counter() - started
     learning_curve(output / "rl" / "metrics.jsonl", before, after, config.run.total_env_steps,
                    output / "learning_curve.png")
+    machine = numerics()
     (output / "results.json").write_text(json.dumps({
-        "seed": config.run.seed, "warm_start": warm, "before": before, "after": after,
+        "seed": config.run.seed, "numerics": machine, "warm_start": warm, "before": before, "after": after,
         **{f"{key}_end": value for key, value in final_means(
             output / "rl" / "metrics.jsonl", ["explained_variance", "explained_variance_by_observation"]).items()},
         "timings_s": timings}, indent=2))
     report = output / "report.md"
-    write_report(report, config, warm, before, after, timings, output)
+    write_report(report, config, warm, before, after, timings, machine, output)
     console.print(report.read_text())
     return report
 

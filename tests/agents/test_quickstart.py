@@ -9,6 +9,8 @@ from vlgym.record import find_runs
 
 @pytest.mark.timeout(300)
 def test_quickstart_writes_its_report(tmp_path):
+    import torch
+
     from vlgym_agents.quickstart import run_quickstart
 
     report = run_quickstart(tmp_path, ["sft.max_steps=3", "sft.check_every=3", "sft.check_episodes=2",
@@ -20,7 +22,10 @@ def test_quickstart_writes_its_report(tmp_path):
         for decoding in ("greedy", "sampled"):
             assert results[phase][decoding]["episodes"] == 4
     assert results["warm_start"]["checks"][-1]["step"] == 3
+    kernels = torch.backends.cpu.get_cpu_capability()
+    assert results["numerics"]["cpu_kernels"] == kernels and results["numerics"]["torch"] == torch.__version__
     text = report.read_text()
+    assert f"torch {torch.__version__} on {kernels} CPU kernels" in text
     assert "| after VL-DAC, sampled |" in text and "state_in_text=True" in text
     assert (tmp_path / "learning_curve.png").stat().st_size > 1000
     assert (tmp_path / "episode.gif").read_bytes()[:3] == b"GIF"
