@@ -12,10 +12,12 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
-# vLLM names each engine's IPC sockets ipc://<VLLM_RPC_BASE_PATH>/<uuid> and leaves their files behind: keep them
-# in a folder of the session's own (short: a unix socket's path has at most 107 characters), removed at its end.
+# vLLM names each engine's IPC sockets ipc://<VLLM_RPC_BASE_PATH>/<uuid> and leaves their files behind, and its
+# workers leave vllm_dist_* folders in the temporary folder: keep both in a folder of the session's own (short: a
+# unix socket's path has at most 107 characters), removed at its end. TMPDIR reaches the engine's processes.
 IPC_DIR = tempfile.mkdtemp(prefix="vllm-ipc-")
 os.environ.setdefault("VLLM_RPC_BASE_PATH", IPC_DIR)
+os.environ["TMPDIR"] = tempfile.tempdir = IPC_DIR
 
 
 def pytest_sessionfinish():
